@@ -522,6 +522,8 @@ class SelectionResult:
         return self
 
     def __add__(self, other: SelectionResult) -> SelectionResult:
+        if not isinstance(other, SelectionResult):
+            return NotImplemented
         result = SelectionResult(self.event, self.steps, self.objects, self.aux)
         result += other
         return result
