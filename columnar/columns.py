@@ -283,8 +283,9 @@ def set_ak_column(
                          "record")
     # wrap the value into new records for the missing part of the route, at the list depth of
     # the deepest existing record (so that "Jet.new.x" becomes a field of every jet)
+    # (a new top-level record takes the structure of the value: "Jet.x" becomes var * {x})
     for field in reversed(route.fields[depth + 1:]):
-        value = ak.zip({field: value}, depth_limit=arr.ndim)
+        value = ak.zip({field: value}, depth_limit=arr.ndim if depth else None)
     where = route.fields[: depth + 1]
     try:
         return ak.with_field(events, value, where=where if len(where) > 1 else where[0])

@@ -10,7 +10,7 @@ import pytest
 
 from columnar.config import get_shift_aliases
 from columnar.demo.calibration import jec
-from columnar.demo.config import dataset_files
+from columnar.demo.config import campaign_files
 from columnar.demo.corrections import SF_NOMINAL, SF_UNCERTAINTY
 from columnar.demo.direct import event_weight, run_dataset, yields
 from columnar.demo.production import muon_weights, normalization_weight
@@ -119,7 +119,7 @@ def test_data_agrees_with_mc(processed, demo_config):
 def test_normalisation_reproduces_lumi_times_xsec(demo_config):
     """Summed over all generated events, normalization_weight gives lumi * xsec."""
     dataset = demo_config.get_dataset("tt")
-    files = dataset_files(demo_config, dataset)
+    files = campaign_files(demo_config, dataset)
     events = ak.concatenate([read_nano(p, ["genWeight"]) for p in files])
     lumi_xsec = demo_config.x.luminosity.nominal * 729.84
     producer = normalization_weight(config_inst=demo_config, dataset_inst=dataset)
@@ -192,15 +192,14 @@ def test_jec_shift_changes_selection(demo_config):
 def test_tafs_on_raw_events(demo_config, small_campaign_dir):
     """jec and the selector called on freshly read NanoAOD."""
     dataset = demo_config.get_dataset("dy")
-    path = dataset_files(demo_config, dataset)[0]
+    path = campaign_files(demo_config, dataset)[0]
     calib = jec(config_inst=demo_config, dataset_inst=dataset)
     events = read_nano(path, [str(c) for c in calib.used_columns])
     out = calib(events)
     assert np.allclose(ak.flatten(out.Jet.mass_jec_down), ak.flatten(events.Jet.mass) * 0.97)
     sel = default_selector(config_inst=demo_config, dataset_inst=dataset)
     events = read_nano(path, [str(c) for c in sel.used_columns])
-    stats = {}
-    _, result = sel(events, stats=stats)
+    _, result = sel(events)
     assert sorted(result.steps) == ["bjet", "jet", "lepton"]
-    assert stats["num_events"] == len(events)
+    assert len(result.event) == len(events)
     assert set(result.objects) == {"Muon", "Electron", "Jet"}

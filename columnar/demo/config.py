@@ -94,6 +94,7 @@ def create_config(
     config.x.campaign_dir = campaign_dir
     config.x.campaign_settings = campaign_settings
     config.x.generated_campaign = not dataset_files
+    config.x.get_dataset_files = campaign_files
     config.x.luminosity = scinum.Number(lumi, {"lumi": 1j * LUMI_REL_UNC})
 
     # shifts
@@ -158,7 +159,7 @@ def muon_sf_path(config: od.Config) -> str:
     return write_muon_sf(os.path.join(campaign_dir(config), "corrections", "muon_sf.json"))
 
 
-def dataset_files(config: od.Config, dataset: od.Dataset) -> list[str]:
+def campaign_files(config: od.Config, dataset: od.Dataset) -> list[str]:
     """Paths or URLs of the files of *dataset*; the synthetic campaign is generated on first use."""
     keys = list(dataset.keys)
     if not config.x.generated_campaign:

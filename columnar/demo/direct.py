@@ -18,12 +18,12 @@ import order as od
 from columnar.columns import apply_aliases, overlay
 from columnar.config import get_keep_columns, get_shift_aliases
 from columnar.demo.calibration import jec
-from columnar.demo.config import dataset_files
+from columnar.demo.config import campaign_files
 from columnar.demo.production import features, weights
 from columnar.demo.selection import default as default_selector
 from columnar.io import read_nano, read_runs_stats
 from columnar.reducers.default import default as default_reducer
-from columnar.selectors.stats import merge_stats
+from columnar.selectors.stats import increment_stats, merge_stats
 
 __all__ = ["run_dataset", "event_weight", "yields"]
 
@@ -43,9 +43,11 @@ def run_dataset(
     ctx = {"config_inst": config, "dataset_inst": dataset_inst}
     calibrator, selector, reducer = jec(**ctx), default_selector(**ctx), default_reducer(**ctx)
     producers = [features(**ctx), weights(**ctx)]
-    files = files if files is not None else dataset_files(config, dataset_inst)
+    files = files if files is not None else campaign_files(config, dataset_inst)
 
     columns = {str(r) for r in calibrator.used_columns | selector.used_columns}
+    if dataset_inst.is_mc:
+        columns.add("genWeight")
     columns |= get_keep_columns(config, "cf.ReduceEvents")
     aliases = get_shift_aliases(shift_inst)
     stats: dict[str, float] = {}
@@ -55,7 +57,8 @@ def run_dataset(
         events = overlay(events, calibrator(events))
         if aliases:
             events = apply_aliases(events, aliases)
-        events, result = selector(events, stats=stats)
+        events, result = selector(events)
+        increment_stats(events, result, stats, is_mc=dataset_inst.is_mc)
         reduced.append(reducer(events, selection=result.to_ak(len(events))))
     events = ak.concatenate(reduced) if reduced else ak.Array([])
 

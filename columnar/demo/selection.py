@@ -5,7 +5,6 @@ from __future__ import annotations
 import awkward as ak
 
 from columnar.selectors import SelectionResult, selector
-from columnar.selectors.stats import increment_stats
 
 #: b-tag working point on btagDeepFlavB
 BTAG_WP = 0.5
@@ -49,12 +48,13 @@ def jet_selection(self, events: ak.Array, **kwargs) -> tuple[ak.Array, Selection
     )
 
 
-@selector(uses={muon_selection, electron_selection, jet_selection, "genWeight"})
-def default(self, events: ak.Array, stats: dict | None = None, **kwargs):
+@selector(uses={muon_selection, electron_selection, jet_selection})
+def default(self, events: ak.Array, **kwargs):
     """ttbar-lite selection: steps ``lepton`` (exactly one selected muon or electron),
     ``jet`` (at least four selected jets) and ``bjet`` (at least one b jet).
 
-    With *stats* given, event counts and sums of ``genWeight`` (MC) are added to it.
+    The task adds event counts and sums of generator weights before and after the selection
+    (and after each step) to the selection statistics.
     """
     events, result = self[muon_selection](events, **kwargs)
     events, el_result = self[electron_selection](events, **kwargs)
@@ -64,13 +64,4 @@ def default(self, events: ak.Array, stats: dict | None = None, **kwargs):
     events, jet_result = self[jet_selection](events, **kwargs)
     result += jet_result
     result.event = result.steps["lepton"] & result.steps["jet"] & result.steps["bjet"]
-    if stats is not None:
-        increment_stats(events, result, stats, is_mc=self.is_mc is not False)
     return events, result
-
-
-@default.init
-def default_init(self) -> None:
-    # genWeight exists for simulation only
-    if self.is_mc is False:
-        self.uses.discard("genWeight")

@@ -1,0 +1,54 @@
+"""cf.CalibrateEvents: run one calibrator per input file, store only its columns."""
+
+from __future__ import annotations
+
+import law
+
+from columnar.io import ParquetWriter, select_columns
+from columnar.tasks.base import DatasetWorkflow
+from columnar.tasks.chunks import (
+    alias_columns,
+    make_reader,
+    produced_routes,
+    shift_aliases,
+    with_aliases,
+)
+from columnar.tasks.external import GetDatasetLFNs
+from columnar.tasks.mixins import CalibratorMixin
+
+
+class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
+    """Run the calibrator on the NanoAOD columns it uses; write the columns it produces."""
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        return cls.calibrator_shifts(params), set()
+
+    def workflow_requires(self) -> dict:
+        reqs = super().workflow_requires()
+        reqs["lfns"] = GetDatasetLFNs.req(self)
+        return reqs
+
+    def requires(self) -> dict:
+        reqs = {"lfns": GetDatasetLFNs.req(self)}
+        taf_reqs = self.calibrator_inst.run_requires(self)
+        if taf_reqs:
+            reqs["taf_reqs"] = taf_reqs
+        return reqs
+
+    def output(self) -> law.LocalFileTarget:
+        return self.local_target(f"calib_{self.branch}.parquet")
+
+    def run(self) -> None:
+        inputs = self.input()
+        path = inputs["lfns"].load(formatter="json")["files"][self.branch]
+        calibrator = self.calibrator_inst
+        calibrator.run_setup(self, inputs.get("taf_reqs", {}))
+        aliases = shift_aliases(self)
+        columns = calibrator.used_column_specs | alias_columns(aliases)
+        with make_reader(self, [path], columns, f"calibrate {path}") as reader, \
+                ParquetWriter(self.output().path) as writer:
+            for chunk in reader:
+                events = calibrator(with_aliases(chunk.events, aliases))
+                writer.write(select_columns(events, produced_routes(events, [calibrator])))
+        calibrator.run_teardown(self)

@@ -1,0 +1,184 @@
+"""cf.ReduceEvents, cf.MergeReductionStats and cf.MergeReducedEvents: keep the selected events
+and objects with the columns the analysis needs, then merge them into files of a target size."""
+
+from __future__ import annotations
+
+import os
+
+import law
+import luigi
+
+from columnar import settings
+from columnar.config import get_keep_columns
+from columnar.io import ChunkedReader, ParquetSource, ParquetWriter, merge_parquet_files
+from columnar.io import parquet_num_rows, select_columns
+from columnar.columns import get_ak_routes, resolve_columns
+from columnar.tasks.base import DatasetShiftTask, DatasetWorkflow
+from columnar.tasks.calibration import CalibrateEvents
+from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases
+from columnar.tasks.external import GetDatasetLFNs
+from columnar.tasks.mixins import CalibratorsMixin, ReducerMixin, SelectorMixin
+from columnar.tasks.selection import SelectEvents
+
+
+class ReductionParamsMixin(CalibratorsMixin, SelectorMixin, ReducerMixin):
+    """Parameters of everything up to the reduced events."""
+
+    @classmethod
+    def reduction_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        local = cls.reducer_shifts(params)
+        sel_local, sel_upstream = SelectEvents.get_known_shifts(params)
+        return local, sel_local | sel_upstream
+
+
+class ReduceEvents(ReductionParamsMixin, DatasetWorkflow):
+    """Apply the event mask and object indices of the selection to NanoAOD, calibrator and
+    selector columns, and keep the columns of the config entry ``keep_columns['cf.ReduceEvents']``
+    plus everything the calibrators and the selector produced.
+
+    Under a shift, the shift's aliases are applied before reduction, so the reduced events hold
+    the varied values (e.g. ``Jet.pt`` scaled for ``jec_up``).
+    """
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        return cls.reduction_shifts(params)
+
+    def _reqs(self, branch: int) -> dict:
+        return {
+            "lfns": GetDatasetLFNs.req(self),
+            "calibrations": [CalibrateEvents.req(self, calibrator=c, branch=branch)
+                             for c in self.calibrators],
+            "selection": SelectEvents.req(self, branch=branch),
+        }
+
+    def workflow_requires(self) -> dict:
+        reqs = super().workflow_requires()
+        reqs.update(self._reqs(branch=-1))
+        return reqs
+
+    def requires(self) -> dict:
+        reqs = self._reqs(branch=self.branch)
+        taf_reqs = self.reducer_inst.run_requires(self)
+        if taf_reqs:
+            reqs["taf_reqs"] = taf_reqs
+        return reqs
+
+    def output(self) -> law.LocalFileTarget:
+        return self.local_target(f"events_{self.branch}.parquet")
+
+    def keep_specs(self) -> set[str]:
+        specs = set(get_keep_columns(self.config_inst, "cf.ReduceEvents"))
+        for taf in [*self.calibrator_insts, self.selector_inst, self.reducer_inst]:
+            specs |= taf.produced_column_specs
+        return specs
+
+    def run(self) -> None:
+        inputs = self.input()
+        path = inputs["lfns"].load(formatter="json")["files"][self.branch]
+        sources = [path, *(inp.path for inp in inputs["calibrations"])]
+        if "columns" in inputs["selection"]:
+            sources.append(inputs["selection"]["columns"].path)
+        reducer = self.reducer_inst
+        reducer.run_setup(self, inputs.get("taf_reqs", {}))
+        aliases = shift_aliases(self)
+        keep = self.keep_specs()
+        columns = keep | reducer.used_column_specs | alias_columns(aliases)
+        results = ChunkedReader([ParquetSource(inputs["selection"]["results"].path)], ["*"],
+                                chunk_size=self.effective_chunk_size)
+        with make_reader(self, sources, columns, f"reduce {path}") as reader, results, \
+                ParquetWriter(self.output().path) as writer:
+            if results.num_events != reader.num_events:
+                raise ValueError(f"selection results {results.sources[0].path} have "
+                                 f"{results.num_events} events, the input {path} has "
+                                 f"{reader.num_events}")
+            for chunk, selection in zip(reader, results):
+                events = with_aliases(chunk.events, aliases)
+                events = reducer(events, selection=selection.events)
+                writer.write(select_columns(events, resolve_columns(
+                    sorted(keep), get_ak_routes(events))))
+        reducer.run_teardown(self)
+
+
+class MergeReductionStats(ReductionParamsMixin, DatasetShiftTask):
+    """Plan the merging of a dataset's reduced files into groups of about a target size."""
+
+    merge_target_mb = luigi.FloatParameter(
+        default=0.0,
+        description="target size of merged files in MB; default from law.cfg [columnar] "
+                    "merge_target_mb",
+    )
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        local, upstream = cls.reduction_shifts(params)
+        return set(), local | upstream
+
+    def requires(self) -> ReduceEvents:
+        return ReduceEvents.req(self)
+
+    def output(self) -> law.LocalFileTarget:
+        return self.local_target("merging.json")
+
+    def run(self) -> None:
+        collection = self.input()["collection"]
+        # one directory listing for all sizes
+        directory = collection.dir.path
+        sizes = {entry.name: entry.stat().st_size for entry in os.scandir(directory)}
+        target = (self.merge_target_mb or settings.merge_target_mb()) * 1024 ** 2
+        groups: list[list[int]] = []
+        current: list[int] = []
+        current_size = 0
+        files = []
+        for branch, inp in sorted(collection.targets.items()):
+            size = sizes[os.path.basename(inp.path)]
+            n_events = parquet_num_rows(inp.path)
+            files.append({"branch": branch, "size": size, "events": n_events})
+            if current and current_size + size > target:
+                groups.append(current)
+                current, current_size = [], 0
+            current.append(branch)
+            current_size += size
+        if current:
+            groups.append(current)
+        self.output().dump({"target_size": target, "groups": groups, "files": files},
+                           formatter="json", indent=1)
+        self.publish_message(f"dataset '{self.dataset}': {len(files)} reduced files -> "
+                             f"{len(groups)} merged files")
+
+
+class MergeReducedEvents(ReductionParamsMixin, DatasetWorkflow):
+    """Merge the reduced files of a dataset into files of about the target size (one branch per
+    merged file; the number of branches is known once all files are reduced)."""
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        local, upstream = cls.reduction_shifts(params)
+        return set(), local | upstream
+
+    def workflow_requires(self) -> dict:
+        reqs = super().workflow_requires()
+        reqs["merging"] = MergeReductionStats.req(self)
+        return reqs
+
+    @law.dynamic_workflow_condition
+    def workflow_condition(self) -> bool:
+        return MergeReductionStats.req(self).complete()
+
+    @workflow_condition.create_branch_map
+    def create_branch_map(self) -> dict[int, list[int]]:
+        merging = MergeReductionStats.req(self).output().load(formatter="json")
+        return dict(enumerate(merging["groups"]))
+
+    def requires(self) -> dict:
+        return {"events": [ReduceEvents.req(self, branch=b) for b in self.branch_data],
+                "merging": MergeReductionStats.req(self)}
+
+    @workflow_condition.output
+    def output(self) -> law.LocalFileTarget:
+        return self.local_target(f"events_{self.branch}.parquet")
+
+    def run(self) -> None:
+        inputs = [inp.path for inp in self.input()["events"]]
+        rows = merge_parquet_files(inputs, self.output().path)
+        self.publish_message(f"merged {len(inputs)} files, {rows} events")

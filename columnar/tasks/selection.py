@@ -1,0 +1,117 @@
+"""cf.SelectEvents and cf.MergeSelectionStats: run the selector per input file and collect its
+statistics per dataset."""
+
+from __future__ import annotations
+
+import contextlib
+
+import law
+
+from columnar.io import ParquetWriter, read_runs_stats, select_columns
+from columnar.selectors.stats import increment_stats, merge_stats
+from columnar.tasks.base import DatasetShiftTask, DatasetWorkflow
+from columnar.tasks.calibration import CalibrateEvents
+from columnar.tasks.chunks import (
+    alias_columns,
+    make_reader,
+    produced_routes,
+    shift_aliases,
+    with_aliases,
+)
+from columnar.tasks.external import GetDatasetLFNs
+from columnar.tasks.mixins import CalibratorsMixin, SelectorMixin
+
+
+class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
+    """Run the selector on NanoAOD and calibrator columns, overlaid.
+
+    Per file it writes the selection result (event and step masks, object indices), the
+    columns the selector produces, and the statistics (event counts, sums of generator weights;
+    for simulation also the ``Runs`` bookkeeping of the file).
+    """
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        return cls.selector_shifts(params), cls.calibrators_shifts(params)
+
+    def _calibration_reqs(self, branch: int | None = None) -> list:
+        kwargs = {} if branch is None else {"branch": branch}
+        return [CalibrateEvents.req(self, calibrator=c, **kwargs) for c in self.calibrators]
+
+    def workflow_requires(self) -> dict:
+        reqs = super().workflow_requires()
+        reqs["lfns"] = GetDatasetLFNs.req(self)
+        reqs["calibrations"] = self._calibration_reqs(branch=-1)
+        return reqs
+
+    def requires(self) -> dict:
+        reqs = {"lfns": GetDatasetLFNs.req(self), "calibrations": self._calibration_reqs(
+            branch=self.branch)}
+        taf_reqs = self.selector_inst.run_requires(self)
+        if taf_reqs:
+            reqs["taf_reqs"] = taf_reqs
+        return reqs
+
+    def output(self) -> dict:
+        outputs = {
+            "results": self.local_target(f"results_{self.branch}.parquet"),
+            "stats": self.local_target(f"stats_{self.branch}.json"),
+        }
+        if self.selector_inst.produced_column_specs:
+            outputs["columns"] = self.local_target(f"columns_{self.branch}.parquet")
+        return outputs
+
+    def run(self) -> None:
+        inputs = self.input()
+        path = inputs["lfns"].load(formatter="json")["files"][self.branch]
+        calib_paths = [inp.path for inp in inputs["calibrations"]]
+        selector = self.selector_inst
+        selector.run_setup(self, inputs.get("taf_reqs", {}))
+        is_mc = self.dataset_inst.is_mc
+        aliases = shift_aliases(self)
+        columns = selector.used_column_specs | alias_columns(aliases)
+        if is_mc:
+            columns.add("genWeight")
+        stats: dict[str, float] = {}
+        outputs = self.output()
+        with contextlib.ExitStack() as stack:
+            reader = stack.enter_context(
+                make_reader(self, [path, *calib_paths], columns, f"select {path}"))
+            results_writer = stack.enter_context(ParquetWriter(outputs["results"].path))
+            columns_writer = (stack.enter_context(ParquetWriter(outputs["columns"].path))
+                              if "columns" in outputs else None)
+            for chunk in reader:
+                events, result = selector(with_aliases(chunk.events, aliases), stats=stats)
+                increment_stats(events, result, stats, is_mc=is_mc)
+                results_writer.write(result.to_ak(len(events)))
+                if columns_writer is not None:
+                    columns_writer.write(
+                        select_columns(events, produced_routes(events, [selector])))
+        selector.run_teardown(self)
+        if is_mc:
+            stats.update(read_runs_stats([path]))
+        outputs["stats"].dump(stats, formatter="json", indent=1)
+
+
+class MergeSelectionStats(CalibratorsMixin, SelectorMixin, DatasetShiftTask):
+    """Sum the selection statistics of all files of a dataset."""
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        local, upstream = SelectEvents.get_known_shifts(params)
+        return set(), local | upstream
+
+    def requires(self) -> SelectEvents:
+        return SelectEvents.req(self)
+
+    def output(self) -> law.LocalFileTarget:
+        return self.local_target("stats.json")
+
+    def run(self) -> None:
+        collection = self.input()["collection"]
+        stats = merge_stats(*(inp["stats"].load(formatter="json")
+                              for inp in collection.targets.values()))
+        self.output().dump(stats, formatter="json", indent=1)
+        self.publish_message(
+            f"dataset '{self.dataset}': {int(stats.get('num_events', 0))} events, "
+            f"{int(stats.get('num_events_selected', 0))} selected")
