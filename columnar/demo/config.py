@@ -116,7 +116,7 @@ def create_config(
     add_variable(config, "jet1_pt", binning=(40, 0.0, 400.0), x_title=r"Leading jet $p_T$",
                  unit="GeV")
     add_variable(config, "n_jet", binning=(10, -0.5, 9.5), x_title="Number of jets",
-                 discrete_x=True)
+                 x_discrete=True)
     add_variable(config, "met", "MET.pt", binning=(40, 0.0, 400.0), x_title=r"$p_T^{miss}$",
                  unit="GeV")
 

@@ -306,7 +306,7 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow):
                     "chunk_size",
     )
 
-    exclude_params_req_get = {"local_shift", "chunk_size"}
+    exclude_params_req_get = {"local_shift"}
 
     def create_branch_map(self) -> dict[int, int]:
         n_files = self.dataset_inst.n_files

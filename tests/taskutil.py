@@ -1,0 +1,62 @@
+"""Helpers to run columnar tasks in-process on the small test campaign."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import awkward as ak
+import luigi
+import order as od
+import uproot
+
+from columnar.io import read_nano
+
+#: name under which the test analysis module is registered in sys.modules
+TEST_ANALYSIS_MODULE = "columnar_test_analysis"
+TEST_ANALYSIS = f"{TEST_ANALYSIS_MODULE}.analysis_inst"
+
+
+def register_analysis(analysis: od.Analysis) -> str:
+    """Make *analysis* importable as ``columnar_test_analysis.analysis_inst``."""
+    module = types.ModuleType(TEST_ANALYSIS_MODULE)
+    module.analysis_inst = analysis
+    sys.modules[TEST_ANALYSIS_MODULE] = module
+    from columnar.tasks import base
+
+    base._analysis_cache.pop(TEST_ANALYSIS, None)
+    return TEST_ANALYSIS
+
+
+def run_task(task: luigi.Task, workers: int = 1) -> bool:
+    """Run *task* and its requirements with the local scheduler; True on success.
+
+    law remembers per process which workflows yielded their branches; forget it, so that
+    every call behaves like a new ``law run``.
+    """
+    from law.util import mp_manager
+
+    mp_manager.get("local_workflow_tasks_yielded", "dict").clear()
+    return luigi.build([task], local_scheduler=True, workers=workers, log_level="WARNING")
+
+
+def write_empty_nano(source: str, target: str) -> str:
+    """Write a NanoAOD file with the branches and types of *source* and zero events."""
+    events = read_nano(source, ["*"], entry_stop=0)
+    branches = {field: events[field] for field in ak.fields(events)}
+    with uproot.recreate(target) as f:
+        f.mktree("Events", {k: v.type.content for k, v in branches.items()},
+                 counter_name=lambda c: "n" + c, field_name=lambda o, f: o + "_" + f)
+        f["Events"].extend(branches)
+    return target
+
+
+def store_files(root: str) -> dict[str, float]:
+    """All files below *root* with their modification times."""
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            out[path] = os.stat(path).st_mtime_ns
+    return out
