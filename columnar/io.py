@@ -137,6 +137,18 @@ class RootSource:
         self._file.close()
 
 
+def _strip_unmasked(layout: ak.contents.Content, **kwargs: Any) -> ak.contents.Content | None:
+    if isinstance(layout, ak.contents.UnmaskedArray):
+        return ak.transform(_strip_unmasked, layout.content, highlevel=False)
+    return None
+
+
+def strip_unmasked(arr: ak.Array) -> ak.Array:
+    """Remove option types that cannot hold a missing value (as pyarrow creates them for the
+    records of a list when only some of their fields are read); no data is copied."""
+    return ak.transform(_strip_unmasked, arr)
+
+
 class ParquetSource:
     """A parquet file written by columnar, read with pyarrow, only the requested columns."""
 
@@ -168,7 +180,7 @@ class ParquetSource:
         except Exception as e:
             raise OSError(f"cannot read columns {', '.join(columns)} of {self.path}: {e}") from e
         offset = int(self._group_starts[groups[0]]) if groups else 0
-        return arr[start - offset:stop - offset]
+        return strip_unmasked(arr[start - offset:stop - offset])
 
     def close(self) -> None:
         self._file.close()
@@ -312,7 +324,7 @@ class ParquetWriter:
         self.num_rows = 0
 
     def _write(self, events: ak.Array) -> None:
-        table = ak.to_arrow_table(events, extensionarray=True, list_to32=False)
+        table = ak.to_arrow_table(events, extensionarray=False, list_to32=False)
         if self._writer is None:
             self._writer = pq.ParquetWriter(
                 self.tmp_path, table.schema, compression=self.compression,

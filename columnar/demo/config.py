@@ -125,6 +125,9 @@ def create_config(
     add_category(config, "4j1b", 2, "cat_4j1b", label=r"$\geq$4 jets, 1 b")
     add_category(config, "4j2b", 3, "cat_4j2b", label=r"$\geq$4 jets, $\geq$2 b")
 
+    # event weights of MC histograms (their product), used by the default hist producer
+    config.x.event_weights = ["normalization_weight", "btag_weight", "muon_weight"]
+
     # corrections
     config.x.external_files = {"muon_sf": lambda: muon_sf_path(config)}
 

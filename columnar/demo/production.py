@@ -104,6 +104,12 @@ def normalization_weight(self, events: ak.Array, **kwargs) -> ak.Array:
     return set_ak_column(events, "normalization_weight", weight)
 
 
+@normalization_weight.requires
+def normalization_weight_requires(self, task, reqs: dict) -> None:
+    # the selection statistics of the dataset (with the Runs bookkeeping of its files)
+    reqs["selection_stats"] = task.req_task("cf.MergeSelectionStats")
+
+
 @normalization_weight.setup
 def normalization_weight_setup(self, task, inputs: dict) -> None:
     stats = inputs.get("selection_stats")

@@ -33,7 +33,8 @@ _analysis_cache: dict[str, od.Analysis] = {}
 
 #: order of the parts of the store path (parts not listed come last, in insertion order)
 STORE_PART_ORDER = ["analysis", "task_family", "config", "dataset", "shift", "calibrator",
-                    "calibrators", "selector", "reducer", "producer", "producers"]
+                    "calibrators", "selector", "reducer", "producer", "producers",
+                    "hist_producer"]
 
 
 class ColumnarTaskError(Exception):

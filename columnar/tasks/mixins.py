@@ -16,9 +16,11 @@ import luigi
 from columnar.array_function import TaskArrayFunction, UnknownTAFError
 from columnar.calibrators import Calibrator
 from columnar.config import get_default
+from columnar.hist_producers import HistProducer
+from columnar.producers import Producer
 from columnar.reducers import Reducer
 from columnar.selectors import Selector
-from columnar.tasks.base import ColumnarTaskError, join_names
+from columnar.tasks.base import ColumnarTaskError, join_names, match_names
 
 _taf_cache: dict[tuple, TaskArrayFunction] = {}
 
@@ -185,3 +187,203 @@ class ReducerMixin:
         parts = super().store_parts()
         parts["reducer"] = join_names("red", [self.reducer])
         return parts
+
+
+class ProducerMixin:
+    """``--producer``: the one producer a task runs."""
+
+    producer = luigi.Parameter(default="", description="name of the producer to run")
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        if not params.get("producer"):
+            defaults = get_default(cls.config_from_params(params), "producers") or ()
+            if not defaults:
+                raise ColumnarTaskError("no --producer given and the config has no default "
+                                        "producers")
+            params["producer"] = defaults[0]
+        _check_names(Producer, [params["producer"]])
+        return params
+
+    @classmethod
+    def producer_shifts(cls, params: dict) -> set[str]:
+        inst = taf_instance(Producer, params["producer"], cls.config_from_params(params),
+                            _dataset(cls, params))
+        return inst.all_shifts
+
+    @property
+    def producer_inst(self) -> TaskArrayFunction:
+        return taf_instance(Producer, self.producer, self.config_inst, self.dataset_inst)
+
+    def store_parts(self) -> OrderedDict:
+        parts = super().store_parts()
+        parts["producer"] = join_names("prod", [self.producer])
+        return parts
+
+
+class ProducersMixin:
+    """``--producers``: the producers whose columns a task reads."""
+
+    producers = law.CSVParameter(
+        default=(),
+        description="comma-separated producer names; default from the config",
+    )
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        if not params.get("producers"):
+            params["producers"] = tuple(
+                get_default(cls.config_from_params(params), "producers") or ())
+        params["producers"] = tuple(params["producers"])
+        _check_names(Producer, list(params["producers"]))
+        return params
+
+    @classmethod
+    def producers_shifts(cls, params: dict) -> set[str]:
+        """Shifts known to the production of all producers (their own and upstream)."""
+        from columnar.tasks.production import ProduceColumns
+
+        shifts: set[str] = set()
+        for name in params["producers"]:
+            local, upstream = ProduceColumns.get_known_shifts({**params, "producer": name})
+            shifts |= local | upstream
+        return shifts
+
+    @property
+    def producer_insts(self) -> list[TaskArrayFunction]:
+        return [taf_instance(Producer, n, self.config_inst, self.dataset_inst)
+                for n in self.producers]
+
+    def store_parts(self) -> OrderedDict:
+        parts = super().store_parts()
+        parts["producers"] = join_names("prod", list(self.producers))
+        return parts
+
+
+class HistProducerMixin:
+    """``--hist-producer``: computes the event weight (and may prepare columns) for histograms."""
+
+    hist_producer = luigi.Parameter(
+        default="",
+        description="name of the hist producer; default from the config, else 'default' (the "
+                    "product of the config's event weight columns)",
+    )
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        if not params.get("hist_producer"):
+            params["hist_producer"] = (
+                get_default(cls.config_from_params(params), "hist_producer") or "default")
+        if params["hist_producer"] == "default":
+            import columnar.hist_producers.default  # noqa: F401 (registers it)
+        _check_names(HistProducer, [params["hist_producer"]])
+        return params
+
+    @classmethod
+    def hist_producer_shifts(cls, params: dict) -> set[str]:
+        inst = taf_instance(HistProducer, params["hist_producer"],
+                            cls.config_from_params(params), _dataset(cls, params))
+        return inst.all_shifts
+
+    @property
+    def hist_producer_inst(self) -> TaskArrayFunction:
+        return taf_instance(HistProducer, self.hist_producer, self.config_inst, self.dataset_inst)
+
+    def store_parts(self) -> OrderedDict:
+        parts = super().store_parts()
+        parts["hist_producer"] = f"hist__{self.hist_producer}"
+        return parts
+
+
+def _config_names(cls: Any, params: OrderedDict, key: str, attr: str, what: str) -> tuple:
+    """Resolve a CSV parameter of config object names (patterns allowed, default from config)."""
+    config = cls.config_from_params(params)
+    valid = [obj.name for obj in getattr(config, attr)]
+    values = params.get(key) or get_default(config, key) or valid
+    return tuple(match_names(values, valid, what, f"config '{config.name}'"))
+
+
+class VariablesMixin:
+    """``--variables``: variables to histogram (patterns; ``ht-m_bjj`` is a 2-D variable)."""
+
+    variables = law.CSVParameter(
+        default=(),
+        description="comma-separated variable names or patterns; 'a-b' is the 2-D variable of "
+                    "a and b; default from the config",
+    )
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        config = cls.config_from_params(params)
+        valid = [v.name for v in config.variables]
+        requested = params.get("variables") or get_default(config, "variables") or valid
+        out: list[str] = []
+        for name in requested:
+            parts = name.split("-")
+            if len(parts) > 1:
+                for part in parts:
+                    match_names([part], valid, "variable", f"config '{config.name}'")
+                out.append(name)
+            else:
+                out.extend(v for v in match_names([name], valid, "variable",
+                                                  f"config '{config.name}'") if v not in out)
+        params["variables"] = tuple(out)
+        return params
+
+
+class CategoriesMixin:
+    """``--categories``: categories to plot (patterns)."""
+
+    categories = law.CSVParameter(
+        default=(),
+        description="comma-separated category names or patterns; default from the config",
+    )
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        params["categories"] = _config_names(cls, params, "categories", "categories",
+                                             "category")
+        return params
+
+
+class DatasetsMixin:
+    """``--datasets``: the datasets of a multi-dataset task (patterns like ``'t*'``)."""
+
+    datasets = law.CSVParameter(
+        default=(),
+        description="comma-separated dataset names or patterns; default from the config",
+    )
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        params["datasets"] = _config_names(cls, params, "datasets", "datasets", "dataset")
+        return params
+
+    @property
+    def dataset_insts(self) -> list:
+        return [self.config_inst.get_dataset(d) for d in self.datasets]
+
+
+class ProcessesMixin:
+    """``--processes``: the processes shown in a plot (patterns)."""
+
+    processes = law.CSVParameter(
+        default=(),
+        description="comma-separated process names or patterns; default from the config",
+    )
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        params = super().resolve_param_values(params)
+        params["processes"] = _config_names(cls, params, "processes", "processes", "process")
+        return params
+
+    @property
+    def process_insts(self) -> list:
+        return [self.config_inst.get_process(p) for p in self.processes]

@@ -147,9 +147,16 @@ class MergeReductionStats(ReductionParamsMixin, DatasetShiftTask):
                              f"{len(groups)} merged files")
 
 
-class MergeReducedEvents(ReductionParamsMixin, DatasetWorkflow):
-    """Merge the reduced files of a dataset into files of about the target size (one branch per
-    merged file; the number of branches is known once all files are reduced)."""
+class MergedEventsWorkflow(ReductionParamsMixin, DatasetWorkflow):
+    """A workflow with one branch per merged file of reduced events.
+
+    The number of merged files is known only once all files of the dataset are reduced
+    (:class:`MergeReductionStats`); until then the branch map is a placeholder with one branch,
+    and it is built anew when the workflow runs, after its requirements.
+    """
+
+    cache_branch_map_default = False
+    reset_branch_map_before_run = True
 
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
@@ -161,20 +168,22 @@ class MergeReducedEvents(ReductionParamsMixin, DatasetWorkflow):
         reqs["merging"] = MergeReductionStats.req(self)
         return reqs
 
-    @law.dynamic_workflow_condition
-    def workflow_condition(self) -> bool:
-        return MergeReductionStats.req(self).complete()
+    def create_branch_map(self) -> dict[int, list[int] | None]:
+        merging = MergeReductionStats.req(self).output()
+        if not merging.exists():
+            return {0: None}
+        self.cache_branch_map = True
+        return dict(enumerate(merging.load(formatter="json")["groups"]))
 
-    @workflow_condition.create_branch_map
-    def create_branch_map(self) -> dict[int, list[int]]:
-        merging = MergeReductionStats.req(self).output().load(formatter="json")
-        return dict(enumerate(merging["groups"]))
+
+class MergeReducedEvents(MergedEventsWorkflow):
+    """Merge the reduced files of a dataset into files of about the target size (one branch per
+    merged file)."""
 
     def requires(self) -> dict:
         return {"events": [ReduceEvents.req(self, branch=b) for b in self.branch_data],
                 "merging": MergeReductionStats.req(self)}
 
-    @workflow_condition.output
     def output(self) -> law.LocalFileTarget:
         return self.local_target(f"events_{self.branch}.parquet")
 

@@ -1,0 +1,142 @@
+"""cf.CreateHistograms and cf.MergeHistograms: fill one histogram per variable from the reduced
+events and the producers' columns, then merge them per dataset."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import law
+
+from columnar.columns import resolve_columns
+from columnar.hist import create_hist, fill_hist, merge_hists, split_variable_name
+from columnar.hist import variable_columns
+from columnar.io import atomic_path, open_source
+from columnar.tasks.base import ColumnarTaskError, DatasetShiftTask
+from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases
+from columnar.tasks.mixins import HistProducerMixin, ProducersMixin, VariablesMixin
+from columnar.tasks.production import ProduceColumns
+from columnar.tasks.reduction import MergedEventsWorkflow, MergeReducedEvents, ReductionParamsMixin
+
+
+def dump_pickle(obj, path: str) -> None:
+    """Pickle *obj* to *path* atomically."""
+    tmp = atomic_path(path)
+    with open(tmp, "wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+class HistogramParamsMixin(ProducersMixin, HistProducerMixin, VariablesMixin,
+                           ReductionParamsMixin):
+    """Parameters of everything up to the histograms."""
+
+    @classmethod
+    def histogram_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        local = cls.hist_producer_shifts(params)
+        red_local, red_upstream = cls.reduction_shifts(params)
+        return local, cls.producers_shifts(params) | red_local | red_upstream
+
+
+class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
+    """Fill the histograms of the requested variables for one merged file of reduced events,
+    overlaid with the columns of the requested producers.
+
+    Axes: category (every category an event is in), process, shift, variable(s). Outputs are
+    one pickle per variable, so adding a variable fills only that one.
+    """
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        return cls.histogram_shifts(params)
+
+    def workflow_requires(self) -> dict:
+        reqs = super().workflow_requires()
+        reqs["events"] = MergeReducedEvents.req(self)
+        reqs["producers"] = [ProduceColumns.req(self, producer=p) for p in self.producers]
+        return reqs
+
+    def requires(self) -> dict:
+        reqs = {
+            "events": MergeReducedEvents.req(self, branch=self.branch),
+            "producers": [ProduceColumns.req(self, producer=p, branch=self.branch)
+                          for p in self.producers],
+        }
+        taf_reqs = self.hist_producer_inst.run_requires(self)
+        if taf_reqs:
+            reqs["taf_reqs"] = taf_reqs
+        return reqs
+
+    def output(self) -> dict:
+        return {v: self.local_target(f"hist_{v}_{self.branch}.pickle") for v in self.variables}
+
+    def _variables(self, name: str) -> list:
+        return [self.config_inst.get_variable(v) for v in split_variable_name(name)]
+
+    def check_columns(self, paths: list[str], names: list[str]) -> None:
+        available = [r for p in paths for r in open_source(p).routes]
+        for name in names:
+            for variable in self._variables(name):
+                missing = [c for c in variable_columns(variable)
+                           if not resolve_columns([c], available)]
+                if missing:
+                    raise ColumnarTaskError(
+                        f"variable '{variable.name}' reads column(s) {', '.join(missing)} that "
+                        f"neither the producers ({', '.join(self.producers) or 'none'}) produce "
+                        f"nor reduction keeps (config entry keep_columns['cf.ReduceEvents'])")
+        if not resolve_columns(["category_ids"], available):
+            raise ColumnarTaskError(
+                "no producer writes 'category_ids'; add a producer that does (e.g. one using "
+                f"the category_ids producer) to --producers ({', '.join(self.producers)})")
+
+    def run(self) -> None:
+        outputs = self.output()
+        todo = [v for v, target in outputs.items() if not target.exists()]
+        inputs = self.input()
+        paths = [inputs["events"].path, *(inp.path for inp in inputs["producers"])]
+        self.check_columns(paths, todo)
+        hist_producer = self.hist_producer_inst
+        hist_producer.run_setup(self, inputs.get("taf_reqs", {}))
+        aliases = shift_aliases(self)
+        columns = {"category_ids"} | hist_producer.used_column_specs | alias_columns(aliases)
+        for name in todo:
+            for variable in self._variables(name):
+                columns |= variable_columns(variable)
+        hists = {name: create_hist(self._variables(name)) for name in todo}
+        process_id = self.dataset_inst.processes.get_first().id
+        with make_reader(self, paths, columns, f"histograms {self.dataset}") as reader:
+            for chunk in reader:
+                events, weight = hist_producer(with_aliases(chunk.events, aliases))
+                for name, h in hists.items():
+                    fill_hist(h, events, self._variables(name), weight,
+                              category_ids=events.category_ids, process_id=process_id,
+                              shift=self.shift)
+        hist_producer.run_teardown(self)
+        for name, h in hists.items():
+            dump_pickle(h, outputs[name].path)
+
+
+class MergeHistograms(HistogramParamsMixin, DatasetShiftTask):
+    """Merge the histograms of all files of a dataset, one file per variable."""
+
+    @classmethod
+    def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
+        local, upstream = cls.histogram_shifts(params)
+        return set(), local | upstream
+
+    def requires(self) -> CreateHistograms:
+        return CreateHistograms.req(self)
+
+    def output(self) -> dict:
+        return {v: self.local_target(f"hist_{v}.pickle") for v in self.variables}
+
+    def run(self) -> None:
+        branches = self.input()["collection"].targets
+        for name, target in self.output().items():
+            if target.exists():
+                continue
+            hists = []
+            for outputs in branches.values():
+                with open(outputs[name].path, "rb") as f:
+                    hists.append(pickle.load(f))
+            dump_pickle(merge_hists(hists), target.path)
