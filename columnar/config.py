@@ -265,7 +265,7 @@ def add_category_combinations(
 #: keys of the command-line defaults stored in ``config.x.default_<key>``
 DEFAULT_KEYS = (
     "calibrators", "selector", "reducer", "producers", "hist_producer", "variables",
-    "categories", "shift_sources", "datasets", "processes",
+    "variables_2d", "categories", "shift_sources", "datasets", "processes",
 )
 
 

@@ -239,7 +239,8 @@ class ChunkedReader:
     ):
         if not sources:
             raise ValueError("ChunkedReader needs at least one source")
-        self.sources = list(sources)
+        # sources without columns (e.g. of a producer skipped for data) contribute nothing
+        self.sources = [sources[0]] + [src for src in sources[1:] if src.routes]
         self.num_events = self.sources[0].num_events
         for src in self.sources[1:]:
             if src.num_events != self.num_events:

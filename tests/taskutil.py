@@ -60,3 +60,15 @@ def store_files(root: str) -> dict[str, float]:
             path = os.path.join(dirpath, name)
             out[path] = os.stat(path).st_mtime_ns
     return out
+
+
+def make_task(cls_name: str, analysis: str, chunk_size: int | None = None, **kwargs):
+    """An instance of the task ``cf.<cls_name>`` of *analysis*, version v1."""
+    import columnar.tasks.histograms  # noqa: F401 (imports all task modules up to here)
+    import columnar.tasks.plotting  # noqa: F401
+    from columnar.tasks.base import AnalysisTask
+
+    cls = AnalysisTask.get_task_cls(f"cf.{cls_name}")
+    if chunk_size and "chunk_size" in dict(cls.get_params()):
+        kwargs.setdefault("chunk_size", chunk_size)
+    return cls(analysis=analysis, version="v1", **kwargs)

@@ -9,7 +9,6 @@ import os
 
 import awkward as ak
 import numpy as np
-import order as od
 import pyarrow.parquet as pq
 import pytest
 import uproot
@@ -17,8 +16,8 @@ import uproot
 from columnar.array_function import SelectionResult
 from columnar.columns import set_ak_column
 from columnar.selectors import selector
-from tests.conftest import SMALL_CAMPAIGN, SMALL_LUMI
-from tests.taskutil import register_analysis, run_task, store_files, write_empty_nano
+from tests.conftest import SMALL_CAMPAIGN
+from tests.taskutil import make_task, run_task, store_files
 
 CHUNK = 700  # several chunks per file
 
@@ -58,42 +57,8 @@ def flaky_setup(self, task, inputs):
 
 # -- fixtures -------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def analysis(small_campaign_dir, tmp_path_factory):
-    import columnar.demo.analysis  # noqa: F401 (registers the demo TAFs)
-    from columnar.demo.config import create_config
-
-    ana = od.Analysis("ttbar_lite_tasks", 98)
-    config = create_config(ana, campaign_dir=small_campaign_dir, lumi=SMALL_LUMI,
-                           campaign=SMALL_CAMPAIGN)
-    empty = write_empty_nano(os.path.join(small_campaign_dir, "tt", "nano_0.root"),
-                             str(tmp_path_factory.mktemp("empty") / "nano_empty.root"))
-    config.add_dataset(name="tt_with_empty", id=990, processes=[config.get_process("tt")],
-                       keys=[os.path.join(small_campaign_dir, "tt", "nano_1.root"), empty],
-                       n_files=2)
-    return register_analysis(ana)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("store"))
-    old = os.environ.get("COLUMNAR_STORE")
-    os.environ["COLUMNAR_STORE"] = path
-    yield path
-    if old is None:
-        os.environ.pop("COLUMNAR_STORE")
-    else:
-        os.environ["COLUMNAR_STORE"] = old
-
-
 def task(cls_name: str, analysis: str, **kwargs):
-    from columnar.tasks import calibration, external, reduction, selection  # noqa: F401
-    from columnar.tasks.base import AnalysisTask
-
-    cls = AnalysisTask.get_task_cls(f"cf.{cls_name}")
-    if "chunk_size" in dict(cls.get_params()):
-        kwargs.setdefault("chunk_size", CHUNK)
-    return cls(analysis=analysis, version="v1", **kwargs)
+    return make_task(cls_name, analysis, chunk_size=CHUNK, **kwargs)
 
 
 @pytest.fixture(scope="module")

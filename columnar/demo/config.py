@@ -144,7 +144,7 @@ def create_config(
         config,
         calibrators=["jec"], selector="default", reducer="default",
         producers=["features", "weights"], hist_producer="default",
-        variables=["ht", "m_bjj", "jet1_pt", "n_jet", "met"],
+        variables=["ht", "m_bjj", "jet1_pt", "n_jet", "met"], variables_2d=["ht-m_bjj"],
         categories=["incl", "4j1b", "4j2b"], shift_sources=["jec", "btag", "mu"],
         datasets=list(DATASETS), processes=["data", *MC_DATASETS],
     )

@@ -315,12 +315,20 @@ class VariablesMixin:
                     "a and b; default from the config",
     )
 
+    #: the config default used without --variables
+    variables_default_key = "variables"
+
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
         config = cls.config_from_params(params)
         valid = [v.name for v in config.variables]
-        requested = params.get("variables") or get_default(config, "variables") or valid
+        requested = params.get("variables") or get_default(config, cls.variables_default_key)
+        if not requested:
+            if cls.variables_default_key != "variables":
+                raise ColumnarTaskError(f"no --variables given and config '{config.name}' has "
+                                        f"no default {cls.variables_default_key}")
+            requested = valid
         out: list[str] = []
         for name in requested:
             parts = name.split("-")
