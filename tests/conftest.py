@@ -48,6 +48,12 @@ def analysis(small_campaign_dir, tmp_path_factory) -> str:
     config.add_dataset(name="tt_with_empty", id=990, processes=[config.get_process("tt")],
                        keys=[os.path.join(small_campaign_dir, "tt", "nano_1.root"), empty],
                        n_files=2)
+    # a dataset variation: for the shift tune_up, tt is read from other files (here: one file)
+    from columnar.config import add_shift_source
+
+    add_shift_source(config, "tune", 8)
+    config.get_dataset("tt").set_info("tune_up", od.DatasetInfo(
+        keys=[os.path.join(small_campaign_dir, "tt", "nano_1.root")], n_files=1))
     return register_analysis(ana)
 
 

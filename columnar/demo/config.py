@@ -162,9 +162,10 @@ def muon_sf_path(config: od.Config) -> str:
     return write_muon_sf(os.path.join(campaign_dir(config), "corrections", "muon_sf.json"))
 
 
-def campaign_files(config: od.Config, dataset: od.Dataset) -> list[str]:
-    """Paths or URLs of the files of *dataset*; the synthetic campaign is generated on first use."""
-    keys = list(dataset.keys)
+def campaign_files(config: od.Config, dataset: od.Dataset, info: str = "nominal") -> list[str]:
+    """Paths or URLs of the files of *dataset* (of its *info* entry, e.g. a variation); the
+    synthetic campaign is generated on first use."""
+    keys = list(dataset.get_info(info).keys)
     if not config.x.generated_campaign:
         return keys
     from columnar.demo.generate import ensure_campaign

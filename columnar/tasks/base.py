@@ -310,7 +310,8 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow):
     exclude_params_req_get = {"local_shift"}
 
     def create_branch_map(self) -> dict[int, int]:
-        n_files = self.dataset_inst.n_files
+        info = self.dataset_inst.info
+        n_files = info[self.shift if self.shift in info else "nominal"].n_files
         if n_files <= 0:
             raise ColumnarTaskError(f"dataset '{self.dataset}' of config '{self.config}' has no "
                                     "files (set keys / n_files in the config)")

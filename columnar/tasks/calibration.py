@@ -22,7 +22,8 @@ class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
 
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
-        return cls.calibrator_shifts(params), set()
+        local, _ = GetDatasetLFNs.get_known_shifts(params)
+        return cls.calibrator_shifts(params), local
 
     def workflow_requires(self) -> dict:
         reqs = super().workflow_requires()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections import OrderedDict
 
 import law
 
@@ -12,9 +13,14 @@ from columnar.columns import resolve_columns
 from columnar.hist import create_hist, fill_hist, merge_hists, split_variable_name
 from columnar.hist import variable_columns
 from columnar.io import atomic_path, open_source
-from columnar.tasks.base import ColumnarTaskError, DatasetShiftTask
+from columnar.tasks.base import ColumnarTaskError, DatasetShiftTask, DatasetTask, join_names
 from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases
-from columnar.tasks.mixins import HistProducerMixin, ProducersMixin, VariablesMixin
+from columnar.tasks.mixins import (
+    HistProducerMixin,
+    ProducersMixin,
+    ShiftSourcesMixin,
+    VariablesMixin,
+)
 from columnar.tasks.production import ProduceColumns
 from columnar.tasks.reduction import MergedEventsWorkflow, MergeReducedEvents, ReductionParamsMixin
 
@@ -140,3 +146,51 @@ class MergeHistograms(HistogramParamsMixin, DatasetShiftTask):
                 with open(outputs[name].path, "rb") as f:
                     hists.append(pickle.load(f))
             dump_pickle(merge_hists(hists), target.path)
+
+
+class MergeShiftedHistograms(ShiftSourcesMixin, HistogramParamsMixin, DatasetTask):
+    """Nominal histograms plus those of the up/down shifts of ``--shift-sources`` of a dataset,
+    in one histogram per variable (shift axis: nominal, <source>_up, <source>_down, ...).
+
+    A shift that neither the dataset's tasks nor anything upstream implement (always so for
+    data) resolves to the nominal task, whose histogram is used for that shift.
+    """
+
+    def requires(self) -> dict:
+        return {shift: MergeHistograms.req(self, shift=shift) for shift in self.shift_names}
+
+    def output(self) -> dict:
+        return {v: self.local_target(f"hist_{v}.pickle") for v in self.variables}
+
+    def store_parts(self) -> OrderedDict:
+        parts = super().store_parts()
+        parts["shift_sources"] = join_names("shifts", list(self.shift_sources))
+        return parts
+
+    def run(self) -> None:
+        inputs = self.input()
+        requirements = self.requires()
+        for name, target in self.output().items():
+            hists = []
+            for shift in self.shift_names:
+                with open(inputs[shift][name].path, "rb") as f:
+                    h = pickle.load(f)
+                hists.append(relabel_shift(h, requirements[shift].shift, shift))
+            dump_pickle(merge_hists(hists), target.path)
+
+
+def relabel_shift(h, source: str, target: str):
+    """The content of shift *source* of *h*, as a histogram whose only shift is *target*."""
+    import hist
+
+    axes = [ax if ax.name != "shift" else hist.axis.StrCategory([target], growth=True,
+                                                                name="shift", label=ax.label)
+            for ax in h.axes]
+    out = hist.Hist(*axes, storage=hist.storage.Weight())
+    shifts = list(h.axes["shift"])
+    if source in shifts:
+        axis = [ax.name for ax in h.axes].index("shift")
+        index = shifts.index(source)
+        selection = (slice(None),) * axis + (slice(index, index + 1),)
+        out.view(flow=True)[...] = h.view(flow=True)[selection]
+    return out

@@ -395,3 +395,37 @@ class ProcessesMixin:
     @property
     def process_insts(self) -> list:
         return [self.config_inst.get_process(p) for p in self.processes]
+
+
+class ShiftSourcesMixin:
+    """``--shift-sources``: systematic sources (or groups of them, e.g. ``jet``) whose up and
+    down shifts a task collects."""
+
+    shift_sources = law.CSVParameter(
+        default=(),
+        description="comma-separated shift sources or shift groups of the config (e.g. "
+                    "jec,btag or all)",
+    )
+
+    #: use the config's default shift sources when none are given
+    shift_sources_from_config = True
+
+    @classmethod
+    def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
+        from columnar.config import ConfigError, expand_shift_sources
+
+        params = super().resolve_param_values(params)
+        config = cls.config_from_params(params)
+        sources = params.get("shift_sources") or ()
+        if not sources and cls.shift_sources_from_config:
+            sources = get_default(config, "shift_sources") or ()
+        try:
+            params["shift_sources"] = tuple(expand_shift_sources(config, sources))
+        except ConfigError as e:
+            raise ColumnarTaskError(str(e)) from None
+        return params
+
+    @property
+    def shift_names(self) -> list[str]:
+        """nominal and the up/down shifts of the sources."""
+        return ["nominal"] + [f"{s}_{d}" for s in self.shift_sources for d in ("up", "down")]

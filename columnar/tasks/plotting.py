@@ -17,8 +17,17 @@ import luigi
 
 from columnar.hist import merge_hists, split_variable_name
 from columnar.tasks.base import ColumnarTaskError, ConfigTask, join_names
-from columnar.tasks.histograms import HistogramParamsMixin, MergeHistograms
-from columnar.tasks.mixins import CategoriesMixin, DatasetsMixin, ProcessesMixin
+from columnar.tasks.histograms import (
+    HistogramParamsMixin,
+    MergeHistograms,
+    MergeShiftedHistograms,
+)
+from columnar.tasks.mixins import (
+    CategoriesMixin,
+    DatasetsMixin,
+    ProcessesMixin,
+    ShiftSourcesMixin,
+)
 
 
 def parse_settings(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -103,12 +112,19 @@ class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMi
         plt.close(fig)
 
 
-class PlotVariables1D(PlotBase):
+class PlotVariables1D(ShiftSourcesMixin, PlotBase):
     """Stacked MC by process, data as points, ratio panel, uncertainty band, per variable and
-    category."""
+    category; with ``--shift-sources`` the band includes their systematic uncertainties."""
 
     yscale = luigi.ChoiceParameter(choices=["", "linear", "log"], default="",
                                    description="y axis scale; default: linear")
+
+    shift_sources_from_config = False
+
+    def requires(self) -> dict:
+        if not self.shift_sources:
+            return super().requires()
+        return {d: MergeShiftedHistograms.req(self, dataset=d) for d in self.datasets}
 
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
@@ -120,7 +136,8 @@ class PlotVariables1D(PlotBase):
         return params
 
     def output(self) -> dict:
-        return {v: {c: {ext: self.plot_target("plot", v, c, ext) for ext in self.file_types}
+        return {v: {c: {ext: self.plot_target("plot", v, c, ext, self.shift_sources)
+                        for ext in self.file_types}
                     for c in self.categories} for v in self.variables}
 
     def run(self) -> None:
@@ -135,11 +152,43 @@ class PlotVariables1D(PlotBase):
                 fig, _ = plot_variable_1d(
                     h, self.config_inst, self.config_inst.get_variable(variable),
                     self.config_inst.get_category(category), self.process_insts,
-                    shape_norm=self.shape_norm, yscale=self.yscale or None,
-                    process_settings=process_settings,
+                    shift_sources=self.shift_sources, shape_norm=self.shape_norm,
+                    yscale=self.yscale or None, process_settings=process_settings,
                     variable_settings=variable_settings.get(variable),
                 )
                 self.save(fig, targets)
+
+
+class PlotShiftedVariables1D(ShiftSourcesMixin, PlotBase):
+    """The MC sum for nominal and the up/down shifts of each source, with the ratio to nominal
+    (one plot per variable, category and source)."""
+
+    yscale = luigi.ChoiceParameter(choices=["", "linear", "log"], default="",
+                                   description="y axis scale; default: linear")
+
+    def requires(self) -> dict:
+        return {d: MergeShiftedHistograms.req(self, dataset=d) for d in self.datasets}
+
+    def output(self) -> dict:
+        return {v: {c: {s: {ext: self.plot_target("shifted", v, c, ext, (s,))
+                            for ext in self.file_types}
+                        for s in self.shift_sources}
+                    for c in self.categories} for v in self.variables}
+
+    def run(self) -> None:
+        from columnar.plotting import plot_shifted_variable_1d
+
+        inputs = self.input()
+        mc_processes = [p for p in self.process_insts if not p.is_data]
+        for variable, per_category in self.output().items():
+            h = self.merged_hist(variable, inputs)
+            for category, per_source in per_category.items():
+                for source, targets in per_source.items():
+                    fig, _ = plot_shifted_variable_1d(
+                        h, self.config_inst, self.config_inst.get_variable(variable),
+                        self.config_inst.get_category(category), mc_processes, source,
+                        shape_norm=self.shape_norm, yscale=self.yscale or None)
+                    self.save(fig, targets)
 
 
 class PlotVariables2D(PlotBase):
@@ -180,4 +229,4 @@ class PlotVariables2D(PlotBase):
                 self.save(fig, targets)
 
 
-__all__ = ["PlotVariables1D", "PlotVariables2D", "parse_settings"]
+__all__ = ["PlotVariables1D", "PlotShiftedVariables1D", "PlotVariables2D", "parse_settings"]
