@@ -81,7 +81,7 @@ def read_merged(t) -> ak.Array:
 def test_chain_runs_once_and_layout(merged_tt, store, analysis):
     before = store_files(store)
     expected_dirs = [
-        "ttbar_lite_tasks/cf.GetDatasetLFNs/demo/tt/v1/lfns.json",
+        "ttbar_lite_tasks/cf.GetDatasetLFNs/demo/tt/nominal/v1/lfns.json",
         "ttbar_lite_tasks/cf.CalibrateEvents/demo/tt/nominal/calib__jec/v1/calib_0.parquet",
         "ttbar_lite_tasks/cf.SelectEvents/demo/tt/nominal/calib__jec/sel__default/v1/"
         "results_1.parquet",
