@@ -238,7 +238,7 @@ class Route:
         return f"Route('{self.column}')"
 
 
-RouteLike = Union[Route, str, Sequence[str]]
+RouteLike = Union[Route, str, Sequence[str]]  # noqa: UP007 (a runtime alias)
 
 
 def _fields_of(arr: ak.Array) -> list[str]:

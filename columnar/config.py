@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import awkward as ak
-import numpy as np
 import order as od
 
 from columnar.columns import EMPTY_FLOAT, Route

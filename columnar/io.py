@@ -107,7 +107,7 @@ def read_runs_stats(paths: Iterable[str]) -> dict[str, float]:
     return totals if found else {}
 
 
-# -- sources ----------------------------------------------------------------------------------------
+# -- sources --------------------------------------------------------------------------------------
 
 class RootSource:
     """A NanoAOD-like ROOT tree read with uproot, only the requested branches."""
@@ -211,7 +211,7 @@ def plan_reads(
     return plan
 
 
-# -- chunked reading --------------------------------------------------------------------------------
+# -- chunked reading ------------------------------------------------------------------------------
 
 @dataclass
 class Chunk:
@@ -288,7 +288,7 @@ class ChunkedReader:
         self.close()
 
 
-# -- writing ------------------------------------------------------------------------------------------
+# -- writing --------------------------------------------------------------------------------------
 
 def select_columns(events: ak.Array, routes: Iterable[Route]) -> ak.Array:
     """A new array holding only the given routes of *events* (in the given order)."""
@@ -334,8 +334,9 @@ class ParquetWriter:
             try:
                 table = table.cast(self._writer.schema)
             except (pa.ArrowInvalid, ValueError, TypeError, NotImplementedError) as e:
-                raise TypeError(f"columns of a chunk written to {self.path} differ in type from "
-                                f"the first chunk:\n{table.schema}\nvs\n{self._writer.schema}") from e
+                raise TypeError(
+                    f"columns of a chunk written to {self.path} differ in type from the first "
+                    f"chunk:\n{table.schema}\nvs\n{self._writer.schema}") from e
         self._writer.write_table(table, row_group_size=max(1, len(table)))
         self.num_rows += len(table)
 

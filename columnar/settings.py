@@ -1,16 +1,10 @@
 """Settings read from law.cfg (section ``[columnar]``) and the environment.
 
-======================  =========================================  ==================
-option                  meaning                                    default
-======================  =========================================  ==================
-``default_analysis``    import path ``module.attribute`` of the    ``columnar.demo.analysis.analysis_inst``
-                        analysis (``order.Analysis``)
-``store``               root of the output store                   ``./store``
-``chunk_size``          events per chunk when reading columns      100000
-``merge_target_mb``     target size of merged reduced files (MB)   256
-======================  =========================================  ==================
-
-``COLUMNAR_STORE`` overrides ``store``.
+- ``default_analysis``: import path ``module.attribute`` of the ``order.Analysis``
+  (default ``columnar.demo.analysis.analysis_inst``)
+- ``store``: root of the output store (default ``./store``); ``COLUMNAR_STORE`` overrides it
+- ``chunk_size``: events per chunk when reading columns (default 100000)
+- ``merge_target_mb``: target size of merged reduced files in MB (default 256)
 """
 
 from __future__ import annotations

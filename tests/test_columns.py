@@ -40,7 +40,7 @@ def events() -> ak.Array:
     })
 
 
-# -- routes -----------------------------------------------------------------------------------
+# -- routes ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, fields", [
     ("Jet.pt", ("Jet", "pt")),
@@ -249,7 +249,7 @@ def test_empty_constants():
     assert EMPTY_FLOAT == -99999.0 and EMPTY_INT == -99999 and isinstance(EMPTY_INT, int)
 
 
-# -- specs ------------------------------------------------------------------------------------------
+# -- specs ----------------------------------------------------------------------------------------
 
 def test_expand_braces():
     assert expand_braces("Jet.{pt,eta}") == ["Jet.pt", "Jet.eta"]
@@ -280,7 +280,7 @@ def test_resolve_columns(events):
         resolve_columns(["Muon.pt", "run"], avail, strict=True)
 
 
-# -- overlay and aliases -----------------------------------------------------------------------------
+# -- overlay and aliases --------------------------------------------------------------------------
 
 def test_overlay(events):
     calib = ak.Array({"Jet": ak.zip({"pt": events.Jet.pt * 2, "pt_raw": events.Jet.pt})})

@@ -7,6 +7,7 @@ import numpy as np
 import order as od
 import pytest
 
+from columnar.columns import EMPTY_FLOAT
 from columnar.config import (
     ConfigError,
     add_category,
@@ -26,7 +27,6 @@ from columnar.config import (
     set_keep_columns,
     variable_values,
 )
-from columnar.columns import EMPTY_FLOAT
 
 
 @pytest.fixture

@@ -136,9 +136,9 @@ def test_adding_a_producer_reruns_only_what_depends_on_it(merged, analysis, stor
 
 def test_producer_needing_a_dropped_column(merged, analysis):
     t = task("ProduceColumns", analysis, dataset="dy", producer="needs_dropped_column", branch=0)
-    with pytest.raises(ColumnarTaskError, match="producer 'needs_dropped_column' uses column\\(s\\) "
-                                                "Jet.jetId that are not in the reduced events.*"
-                                                "keep_columns\\['cf.ReduceEvents'\\]"):
+    message = ("producer 'needs_dropped_column' uses column\\(s\\) Jet.jetId that are not in "
+               "the reduced events.*keep_columns\\['cf.ReduceEvents'\\]")
+    with pytest.raises(ColumnarTaskError, match=message):
         t.run()
 
 

@@ -7,11 +7,8 @@ import os
 import pickle
 from collections import OrderedDict
 
-import law
-
 from columnar.columns import resolve_columns
-from columnar.hist import create_hist, fill_hist, merge_hists, split_variable_name
-from columnar.hist import variable_columns
+from columnar.hist import create_hist, fill_hist, merge_hists, split_variable_name, variable_columns
 from columnar.io import atomic_path, open_source
 from columnar.tasks.base import ColumnarTaskError, DatasetShiftTask, DatasetTask, join_names
 from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases

@@ -13,6 +13,8 @@ from typing import Any
 import law
 import luigi
 
+import columnar.hist_producers.default  # noqa: F401 (registers the framework defaults)
+import columnar.reducers.default  # noqa: F401
 from columnar.array_function import TaskArrayFunction, UnknownTAFError
 from columnar.calibrators import Calibrator
 from columnar.config import get_default
@@ -50,6 +52,38 @@ def _dataset(cls: Any, params: dict) -> Any:
     return cls.dataset_from_params(params) if params.get("dataset") else None
 
 
+def _resolve_one(cls: Any, params: OrderedDict, key: str, base: type[TaskArrayFunction],
+                 default_key: str, fallback: str | None = None) -> OrderedDict:
+    """Resolve a parameter naming one TAF: given, else the (first) config default, else
+    *fallback*; it must be registered."""
+    if not params.get(key):
+        default = get_default(cls.config_from_params(params), default_key)
+        if isinstance(default, (tuple, list)):
+            default = default[0] if default else None
+        if not (default or fallback):
+            raise ColumnarTaskError(f"no --{key.replace('_', '-')} given and the config has no "
+                                    f"default {default_key}")
+        params[key] = default or fallback
+    _check_names(base, [params[key]])
+    return params
+
+
+def _resolve_many(cls: Any, params: OrderedDict, key: str,
+                  base: type[TaskArrayFunction]) -> OrderedDict:
+    """Resolve a parameter naming several TAFs: given, else the config default."""
+    if not params.get(key):
+        params[key] = get_default(cls.config_from_params(params), key) or ()
+    params[key] = tuple(params[key])
+    _check_names(base, list(params[key]))
+    return params
+
+
+def _shifts_of(cls: Any, params: dict, base: type[TaskArrayFunction], name: str) -> set[str]:
+    """Shifts implemented by the TAF *name* bound to the task's config and dataset."""
+    inst = taf_instance(base, name, cls.config_from_params(params), _dataset(cls, params))
+    return inst.all_shifts
+
+
 class CalibratorMixin:
     """``--calibrator``: the one calibrator a task invokes."""
 
@@ -58,20 +92,11 @@ class CalibratorMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("calibrator"):
-            defaults = get_default(cls.config_from_params(params), "calibrators") or ()
-            if not defaults:
-                raise ColumnarTaskError("no --calibrator given and the config has no default "
-                                        "calibrators")
-            params["calibrator"] = defaults[0]
-        _check_names(Calibrator, [params["calibrator"]])
-        return params
+        return _resolve_one(cls, params, "calibrator", Calibrator, "calibrators")
 
     @classmethod
     def calibrator_shifts(cls, params: dict) -> set[str]:
-        inst = taf_instance(Calibrator, params["calibrator"], cls.config_from_params(params),
-                            _dataset(cls, params))
-        return inst.all_shifts
+        return _shifts_of(cls, params, Calibrator, params["calibrator"])
 
     @property
     def calibrator_inst(self) -> TaskArrayFunction:
@@ -94,12 +119,7 @@ class CalibratorsMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("calibrators"):
-            params["calibrators"] = tuple(
-                get_default(cls.config_from_params(params), "calibrators") or ())
-        params["calibrators"] = tuple(params["calibrators"])
-        _check_names(Calibrator, list(params["calibrators"]))
-        return params
+        return _resolve_many(cls, params, "calibrators", Calibrator)
 
     @classmethod
     def calibrators_shifts(cls, params: dict) -> set[str]:
@@ -132,20 +152,11 @@ class SelectorMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("selector"):
-            default = get_default(cls.config_from_params(params), "selector")
-            if not default:
-                raise ColumnarTaskError("no --selector given and the config has no default "
-                                        "selector")
-            params["selector"] = default
-        _check_names(Selector, [params["selector"]])
-        return params
+        return _resolve_one(cls, params, "selector", Selector, "selector")
 
     @classmethod
     def selector_shifts(cls, params: dict) -> set[str]:
-        inst = taf_instance(Selector, params["selector"], cls.config_from_params(params),
-                            _dataset(cls, params))
-        return inst.all_shifts
+        return _shifts_of(cls, params, Selector, params["selector"])
 
     @property
     def selector_inst(self) -> TaskArrayFunction:
@@ -166,18 +177,11 @@ class ReducerMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("reducer"):
-            params["reducer"] = get_default(cls.config_from_params(params), "reducer") or "default"
-        if params["reducer"] == "default":
-            import columnar.reducers.default  # noqa: F401 (registers the default reducer)
-        _check_names(Reducer, [params["reducer"]])
-        return params
+        return _resolve_one(cls, params, "reducer", Reducer, "reducer", fallback="default")
 
     @classmethod
     def reducer_shifts(cls, params: dict) -> set[str]:
-        inst = taf_instance(Reducer, params["reducer"], cls.config_from_params(params),
-                            _dataset(cls, params))
-        return inst.all_shifts
+        return _shifts_of(cls, params, Reducer, params["reducer"])
 
     @property
     def reducer_inst(self) -> TaskArrayFunction:
@@ -197,20 +201,11 @@ class ProducerMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("producer"):
-            defaults = get_default(cls.config_from_params(params), "producers") or ()
-            if not defaults:
-                raise ColumnarTaskError("no --producer given and the config has no default "
-                                        "producers")
-            params["producer"] = defaults[0]
-        _check_names(Producer, [params["producer"]])
-        return params
+        return _resolve_one(cls, params, "producer", Producer, "producers")
 
     @classmethod
     def producer_shifts(cls, params: dict) -> set[str]:
-        inst = taf_instance(Producer, params["producer"], cls.config_from_params(params),
-                            _dataset(cls, params))
-        return inst.all_shifts
+        return _shifts_of(cls, params, Producer, params["producer"])
 
     @property
     def producer_inst(self) -> TaskArrayFunction:
@@ -233,12 +228,7 @@ class ProducersMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("producers"):
-            params["producers"] = tuple(
-                get_default(cls.config_from_params(params), "producers") or ())
-        params["producers"] = tuple(params["producers"])
-        _check_names(Producer, list(params["producers"]))
-        return params
+        return _resolve_many(cls, params, "producers", Producer)
 
     @classmethod
     def producers_shifts(cls, params: dict) -> set[str]:
@@ -274,19 +264,12 @@ class HistProducerMixin:
     @classmethod
     def resolve_param_values(cls, params: OrderedDict) -> OrderedDict:
         params = super().resolve_param_values(params)
-        if not params.get("hist_producer"):
-            params["hist_producer"] = (
-                get_default(cls.config_from_params(params), "hist_producer") or "default")
-        if params["hist_producer"] == "default":
-            import columnar.hist_producers.default  # noqa: F401 (registers it)
-        _check_names(HistProducer, [params["hist_producer"]])
-        return params
+        return _resolve_one(cls, params, "hist_producer", HistProducer, "hist_producer",
+                            fallback="default")
 
     @classmethod
     def hist_producer_shifts(cls, params: dict) -> set[str]:
-        inst = taf_instance(HistProducer, params["hist_producer"],
-                            cls.config_from_params(params), _dataset(cls, params))
-        return inst.all_shifts
+        return _shifts_of(cls, params, HistProducer, params["hist_producer"])
 
     @property
     def hist_producer_inst(self) -> TaskArrayFunction:

@@ -9,10 +9,16 @@ import law
 import luigi
 
 from columnar import settings
-from columnar.config import get_keep_columns
-from columnar.io import ChunkedReader, ParquetSource, ParquetWriter, merge_parquet_files
-from columnar.io import parquet_num_rows, select_columns
 from columnar.columns import get_ak_routes, resolve_columns
+from columnar.config import get_keep_columns
+from columnar.io import (
+    ChunkedReader,
+    ParquetSource,
+    ParquetWriter,
+    merge_parquet_files,
+    parquet_num_rows,
+    select_columns,
+)
 from columnar.tasks.base import DatasetShiftTask, DatasetWorkflow
 from columnar.tasks.calibration import CalibrateEvents
 from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases
