@@ -149,3 +149,39 @@ def test_unknown_variable_and_category(analysis, store):
         task("PlotVariables1D", analysis, categories=("5j",))
     with pytest.raises(ColumnarTaskError, match="unknown producer 'featurez'"):
         task("CreateHistograms", analysis, dataset="tt", producers=("featurez",))
+
+
+def _is_png(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_tasks(merged, analysis):
+    t = task("PlotVariables1D", analysis, variables=("ht", "n_jet"), categories=("4j*",),
+             file_types=("png", "pdf"), yscale="log", process_settings=("tt:scale=2",))
+    assert t.categories == ("4j1b", "4j2b")
+    assert run_task(t)
+    files = [target.path for per_cat in t.output().values() for per_ext in per_cat.values()
+             for target in per_ext.values()]
+    assert len(files) == 2 * 2 * 2
+    assert all(os.path.exists(p) for p in files)
+    assert os.path.basename(files[0]) == "plot__ht__cat_4j1b__proc_data_tt_dy_wjets.png"
+    assert _is_png(files[0])
+    t2 = task("PlotVariables2D", analysis, categories=("incl",), file_types=("png",))
+    assert t2.variables == ("ht-m_bjj",)
+    assert run_task(t2)
+    assert _is_png(t2.output()["ht-m_bjj"]["incl"]["png"].path)
+    with pytest.raises(ColumnarTaskError, match="cf.PlotVariables2D plots 2-D variables"):
+        task("PlotVariables2D", analysis, variables=("ht",))
+    with pytest.raises(ColumnarTaskError, match="use cf.PlotVariables2D for ht-m_bjj"):
+        task("PlotVariables1D", analysis, variables=("ht-m_bjj",))
+    with pytest.raises(ColumnarTaskError, match="unknown file type 'gif'"):
+        task("PlotVariables1D", analysis, file_types=("gif",))
+
+
+def test_parse_settings():
+    from columnar.tasks.plotting import parse_settings
+
+    assert parse_settings(("tt:scale=2:label=ttbar", "dy:hidden", "ht:rebin=2:x_max=400.5")) == {
+        "tt": {"scale": 2, "label": "ttbar"}, "dy": {"hidden": True},
+        "ht": {"rebin": 2, "x_max": 400.5}}

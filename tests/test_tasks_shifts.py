@@ -152,3 +152,19 @@ def test_unknown_shift_source(analysis, store):
     with pytest.raises(ColumnarTaskError, match="unknown shift source 'pdf'.*valid sources: "
                                                 "jec, btag, mu"):
         task("MergeShiftedHistograms", analysis, dataset="tt", shift_sources=("pdf",))
+
+
+def test_shifted_plots_and_band(analysis, store):
+    t = task("PlotShiftedVariables1D", analysis, variables=("ht",), categories=("incl",),
+             shift_sources=("jec", "btag"), file_types=("png",))
+    assert run_task(t)
+    paths = [t.output()["ht"]["incl"][s]["png"].path for s in ("jec", "btag")]
+    assert [os.path.basename(p) for p in paths] == [
+        "shifted__ht__cat_incl__proc_data_tt_dy_wjets__unc_jec.png",
+        "shifted__ht__cat_incl__proc_data_tt_dy_wjets__unc_btag.png"]
+    assert all(os.path.getsize(p) > 10_000 for p in paths)
+    band = task("PlotVariables1D", analysis, variables=("ht",), categories=("incl",),
+                shift_sources=("all",), file_types=("png",))
+    assert band.shift_sources == ("jec", "btag", "mu")
+    assert run_task(band)
+    assert band.output()["ht"]["incl"]["png"].path.endswith("__unc_jec_btag_mu.png")

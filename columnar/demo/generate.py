@@ -1097,6 +1097,8 @@ def ensure_campaign(outdir: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
                     for e in manifest["datasets"].values() for f in e["files"])
         ):
             return manifest
+        print(f"generating the synthetic NanoAOD campaign in {outdir} (first use) ...",
+              flush=True)
         return _generate_campaign(outdir, params, workers)
 
 

@@ -8,6 +8,7 @@ Plot options on the command line::
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections import OrderedDict
 from typing import Any
@@ -101,12 +102,20 @@ class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMi
         return self.local_target(plot_file_name(kind, variable, category, self.processes,
                                                 shift_sources=shift_sources, ext=ext))
 
+    def run(self) -> None:
+        self.make_plots()
+        n_files = len(law.util.flatten(self.output()))
+        self.publish_message(f"{n_files} plots in {self.local_path()}")
+
+    def make_plots(self) -> None:
+        raise NotImplementedError
+
     def save(self, fig, targets: dict) -> None:
         from columnar.plotting import save_figure
 
         for target in targets.values():
             save_figure(fig, target.path, close=False)
-            self.publish_message(f"plot: {target.path}")
+            self.publish_message(f"plot: {os.path.basename(target.path)}")
         import matplotlib.pyplot as plt
 
         plt.close(fig)
@@ -140,7 +149,7 @@ class PlotVariables1D(ShiftSourcesMixin, PlotBase):
                         for ext in self.file_types}
                     for c in self.categories} for v in self.variables}
 
-    def run(self) -> None:
+    def make_plots(self) -> None:
         from columnar.plotting import plot_variable_1d
 
         inputs = self.input()
@@ -175,7 +184,7 @@ class PlotShiftedVariables1D(ShiftSourcesMixin, PlotBase):
                         for s in self.shift_sources}
                     for c in self.categories} for v in self.variables}
 
-    def run(self) -> None:
+    def make_plots(self) -> None:
         from columnar.plotting import plot_shifted_variable_1d
 
         inputs = self.input()
@@ -214,7 +223,7 @@ class PlotVariables2D(PlotBase):
         return {v: {c: {ext: self.plot_target("plot2d", v, c, ext) for ext in self.file_types}
                     for c in self.categories} for v in self.variables}
 
-    def run(self) -> None:
+    def make_plots(self) -> None:
         from columnar.plotting import plot_variable_2d
 
         inputs = self.input()
