@@ -18,11 +18,9 @@ processes that are. The drawn artists carry ``gid`` s so that what was drawn can
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import hist
@@ -32,9 +30,44 @@ import order as od
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
 from columnar.plotting import style
+from columnar.plotting.drawing import (
+    _add_note,
+    _band,
+    _divide,
+    _figure,
+    _finish_empty,
+    _flow_note,
+    _label,
+    _legend,
+    _log_ymin,
+    _points,
+    _process_summary,
+    _ratio_width,
+    _set_ylim,
+    _style_ratio_axis,
+    _style_x_axis,
+    _styled,
+)
+from columnar.plotting.hists import (
+    FLOW_MODES,
+    NOMINAL,
+    PROCESS_SETTINGS,
+    VARIABLE_SETTINGS,
+    _Bins,
+    _check_choice,
+    _check_settings,
+    _Component,
+    _components,
+    _fold,
+    _HistView,
+    _is_data,
+    _make_bins,
+    _normalize,
+    _shifted_total,
+    _syst_envelope,
+)
 
 __all__ = [
     "FLOW_MODES",
@@ -47,457 +80,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: what happens to entries outside the visible x range: added to the first/last visible bin,
-#: dropped, or dropped with a note in the plot
-FLOW_MODES = ("sum", "none", "show")
-#: valid keys of the per-process settings
-PROCESS_SETTINGS = ("label", "color", "scale", "hidden", "unstack")
-#: valid keys of the variable settings: ``rebin`` (int or new edges that are old edges),
-#: ``x_min`` / ``x_max`` (visible range, snapped outwards to bin edges), ``ratio_ylim``
-VARIABLE_SETTINGS = ("rebin", "x_min", "x_max", "ratio_ylim")
-
-NOMINAL = "nominal"
-_BASE_AXES = ("category", "process", "shift")
-
-
-# -- reading histograms ---------------------------------------------------------------------------
-
-def _positions(axis: Any, inst: Any) -> list[int]:
-    """Positions on a category axis of the id of *inst*, or of the ids of its leaves."""
-    values = list(axis)
-    if inst.id in values:
-        return [values.index(inst.id)]
-    getter = getattr(inst, "get_leaf_processes", None) or getattr(inst, "get_leaf_categories",
-                                                                    None)
-    leaves = getter() if getter else []
-    return [values.index(leaf.id) for leaf in leaves if leaf.id in values]
-
-
-class _HistView:
-    """Values and variances of a histogram, axes ordered as (category, process, shift,
-    *variables), with under- and overflow bins on every variable axis."""
-
-    def __init__(self, h: hist.Hist, var_names: Sequence[str]) -> None:
-        names = list(h.axes.name)
-        wanted = [*_BASE_AXES, *var_names]
-        if sorted(names) != sorted(wanted):
-            raise ValueError(f"histogram axes {names} do not match the expected axes {wanted}")
-        values = np.asarray(h.values(flow=True), dtype=float)
-        variances = h.variances(flow=True)
-        variances = values.copy() if variances is None else np.asarray(variances, dtype=float)
-        order = [names.index(n) for n in wanted]
-        values, variances = values.transpose(order), variances.transpose(order)
-        for i, name in enumerate(var_names):
-            traits = h.axes[name].traits
-            pad = [(0, 0)] * values.ndim
-            pad[len(_BASE_AXES) + i] = (0 if traits.underflow else 1, 0 if traits.overflow else 1)
-            values, variances = np.pad(values, pad), np.pad(variances, pad)
-        self.h = h
-        self.values = values
-        self.variances = variances
-        self.edges = [np.asarray(h.axes[n].edges, dtype=float) for n in var_names]
-        self.shifts = list(h.axes["shift"])
-
-    def get(self, category: Any, processes: Sequence[Any], shift: str
-            ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Summed values and variances of the processes in the category for the shift (flow
-        included), or None when the histogram holds none of them."""
-        cats = _positions(self.h.axes["category"], category)
-        procs = [i for p in processes for i in _positions(self.h.axes["process"], p)]
-        shifts = [self.shifts.index(shift)] if shift in self.shifts else []
-        if not (cats and procs and shifts):
-            return None
-        index = np.ix_(cats, procs, shifts)
-        return self.values[index].sum(axis=(0, 1, 2)), self.variances[index].sum(axis=(0, 1, 2))
-
-    def require_shift(self, shift: str) -> None:
-        """Fail with a clear message when *shift* is missing but the histogram is not empty."""
-        if shift not in self.shifts and NOMINAL in self.shifts:
-            raise ValueError(f"the histogram has no shift '{shift}'; its shifts: "
-                             f"{', '.join(map(str, self.shifts))}")
-
-
-# -- binning and flow -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Bins:
-    """Visible bins: bin i spans the original (inner) bins ``bounds[i]`` to ``bounds[i+1]``."""
-
-    bounds: np.ndarray
-    edges: np.ndarray
-
-
-def _make_bins(edges: np.ndarray, rebin: Any = None, x_min: float | None = None,
-               x_max: float | None = None) -> _Bins:
-    n = len(edges) - 1
-    if rebin is None or (np.ndim(rebin) == 0 and int(rebin) == 1):
-        bounds = np.arange(n + 1)
-    elif np.ndim(rebin) == 0:
-        rebin = int(rebin)
-        if rebin < 1 or n % rebin:
-            raise ValueError(f"cannot merge {n} bins in groups of {rebin}; use a divisor of {n} "
-                             "or a list of new bin edges")
-        bounds = np.arange(0, n + 1, rebin)
-    else:
-        bounds = []
-        for edge in np.asarray(rebin, dtype=float):
-            match = np.flatnonzero(np.isclose(edges, edge, rtol=1e-9, atol=1e-12))
-            if not len(match):
-                raise ValueError(f"new bin edge {edge:g} is not an edge of the histogram axis "
-                                 f"({', '.join(f'{e:g}' for e in edges)})")
-            bounds.append(int(match[0]))
-        bounds = np.asarray(bounds)
-        if len(bounds) < 2 or np.any(np.diff(bounds) <= 0):
-            raise ValueError(f"new bin edges must be at least two increasing values, got {rebin}")
-    bin_edges = edges[bounds]
-    lo, hi = 0, len(bounds) - 1
-    if x_min is not None:
-        lo = max(int(np.searchsorted(bin_edges, x_min, side="right")) - 1, 0)
-    if x_max is not None:
-        hi = min(int(np.searchsorted(bin_edges, x_max, side="left")), len(bounds) - 1)
-    if hi <= lo:
-        raise ValueError(f"the x range [{x_min}, {x_max}] contains no bin of "
-                         f"[{bin_edges[0]:g}, {bin_edges[-1]:g}]")
-    bounds = bounds[lo:hi + 1]
-    return _Bins(bounds=bounds, edges=edges[bounds])
-
-
-def _fold(arr: np.ndarray, bins: _Bins, flow: str, axis: int = -1
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The visible bins of *arr* (which has flow bins along *axis*) and the sums below and above
-    them; with flow "sum" those sums are added to the first and last visible bin."""
-    arr = np.moveaxis(arr, axis, -1)
-    inner = arr[..., 1:-1]
-    first, last = bins.bounds[0], bins.bounds[-1]
-    below = arr[..., 0] + inner[..., :first].sum(axis=-1)
-    above = arr[..., -1] + inner[..., last:].sum(axis=-1)
-    visible = np.add.reduceat(inner[..., :last], bins.bounds[:-1], axis=-1)
-    if flow == "sum":
-        visible[..., 0] += below
-        visible[..., -1] += above
-    return np.moveaxis(visible, -1, axis), below, above
-
-
-# -- components -----------------------------------------------------------------------------------
-
-@dataclass
-class _Component:
-    """What is drawn for one process (or the sum of all data processes)."""
-
-    name: str
-    label: str
-    color: Any
-    processes: list = field(default_factory=list)
-    values: np.ndarray | None = None
-    variances: np.ndarray | None = None
-    below: float = 0.0
-    above: float = 0.0
-    scale: float = 1.0
-    unstack: bool = False
-
-    def normalized(self) -> _Component:
-        values, variances = _normalize(self.values, self.variances)
-        return replace(self, values=values, variances=variances)
-
-
-def _normalize(values: np.ndarray, variances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scale to unit sum (unchanged when the sum is not positive)."""
-    total = values.sum()
-    if total <= 0:
-        return values, variances
-    return values / total, variances / total**2
-
-
-def _check_settings(settings: Mapping | None, valid: Sequence[str], what: str) -> dict:
-    settings = dict(settings or {})
-    unknown = sorted(set(settings) - set(valid))
-    if unknown:
-        raise ValueError(f"unknown {what} {', '.join(unknown)}; valid: {', '.join(valid)}")
-    return settings
-
-
-def _check_choice(value: str, valid: Sequence[str], what: str) -> str:
-    if value not in valid:
-        raise ValueError(f"invalid {what} '{value}'; valid: {', '.join(valid)}")
-    return value
-
-
-def _is_data(process: Any) -> bool:
-    return bool(getattr(process, "is_data", False))
-
-
-def _components(view: _HistView, bins: _Bins, flow: str, category: Any,
-                processes: Sequence[Any], settings: Mapping[str, Mapping] | None
-                ) -> tuple[_Component | None, list[_Component]]:
-    """The data component (sum of all data processes) and one component per MC process, for
-    the nominal shift; processes missing in the histogram or hidden are left out."""
-    settings = settings or {}
-    data: _Component | None = None
-    mc: list[_Component] = []
-    for index, process in enumerate(processes):
-        proc_settings = _check_settings(settings.get(process.name), PROCESS_SETTINGS,
-                                        f"setting(s) of process '{process.name}'")
-        if proc_settings.get("hidden"):
-            continue
-        yields = view.get(category, [process], NOMINAL)
-        if yields is None:
-            logger.info("process '%s' is not in the histogram, skipped", process.name)
-            continue
-        scale = 1.0 if _is_data(process) else float(proc_settings.get("scale", 1.0))
-        values, below, above = _fold(yields[0], bins, flow)
-        variances = _fold(yields[1], bins, flow)[0]
-        comp = _Component(
-            name=process.name, processes=[process], values=values * scale,
-            variances=variances * scale**2, below=float(below) * scale,
-            above=float(above) * scale, scale=scale, unstack=bool(proc_settings.get("unstack")),
-            label=style.process_label(process, {**proc_settings, "scale": scale}),
-            color=style.process_color(process, index, proc_settings),
-        )
-        if not _is_data(process):
-            mc.append(comp)
-        elif data is None:
-            data = comp
-        else:
-            data = replace(data, name="data", label="Data", processes=data.processes + [process],
-                           values=data.values + comp.values,
-                           variances=data.variances + comp.variances,
-                           below=data.below + comp.below, above=data.above + comp.above)
-    return data, mc
-
-
-def _shifted_total(view: _HistView, bins: _Bins, flow: str, category: Any,
-                   components: Sequence[_Component], shift: str) -> np.ndarray:
-    """Sum of the (scaled) components for *shift* in the visible bins."""
-    total = np.zeros(len(bins.edges) - 1)
-    for comp in components:
-        yields = view.get(category, comp.processes, shift)
-        if yields is not None:
-            total = total + _fold(yields[0], bins, flow)[0] * comp.scale
-    return total
-
-
-def _syst_envelope(nominal: np.ndarray, ups: Sequence[np.ndarray], downs: Sequence[np.ndarray]
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Downward and upward systematic uncertainty (both >= 0) per bin: for every source, the
-    largest downward and upward deviation of its up/down variation, added in quadrature."""
-    low2, high2 = np.zeros_like(nominal), np.zeros_like(nominal)
-    for up, down in zip(ups, downs):
-        deltas = np.stack([up - nominal, down - nominal])
-        high2 += np.clip(deltas.max(axis=0), 0, None) ** 2
-        low2 += np.clip(-deltas.min(axis=0), 0, None) ** 2
-    return np.sqrt(low2), np.sqrt(high2)
-
-
-# -- drawing helpers ------------------------------------------------------------------------------
-
-def _styled(func: Callable) -> Callable:
-    """Run a plot function inside the columnar style."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with style.style_context():
-            return func(*args, **kwargs)
-    return wrapper
-
-
-def _figure(ratio: bool) -> tuple[Figure, list[Axes]]:
-    """A figure with a main axes and, if *ratio*, a ratio axes below it sharing x."""
-    fig = plt.figure()
-    margins = {"left": 0.15, "right": 0.96, "top": 0.94, "bottom": 0.1}
-    if not ratio:
-        fig.subplots_adjust(**margins)
-        return fig, [fig.add_subplot(1, 1, 1)]
-    grid = fig.add_gridspec(2, 1, height_ratios=(3, 1), hspace=0.06, **margins)
-    ax = fig.add_subplot(grid[0])
-    rax = fig.add_subplot(grid[1], sharex=ax)
-    ax.tick_params(labelbottom=False)
-    return fig, [ax, rax]
-
-
-def _band(ax: Axes, edges: np.ndarray, low: np.ndarray, high: np.ndarray, kind: str,
-          gid: str, label: str | None = None) -> Any:
-    """An uncertainty band from *low* to *high*: hatched ("stat") or grey filled ("total")."""
-    if kind == "stat":
-        kwargs = {"facecolor": "none", "edgecolor": "#555555", "hatch": "////", "linewidth": 0}
-    else:
-        kwargs = {"facecolor": "#b0b0b0", "edgecolor": "none", "alpha": 0.6, "linewidth": 0}
-    return ax.stairs(high, edges, baseline=low, fill=True, label=label, gid=gid, zorder=3,
-                     **kwargs)
-
-
-def _points(ax: Axes, edges: np.ndarray, values: np.ndarray, errors: np.ndarray, gid: str,
-            label: str | None = None) -> Any:
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    container = ax.errorbar(centers, values, yerr=errors, fmt="o", color="black", markersize=7,
-                            elinewidth=1.6, capsize=0, label=label, zorder=5)
-    container.lines[0].set_gid(gid)
-    return container
-
-
-def _renderer(fig: Figure) -> Any:
-    get = getattr(fig.canvas, "get_renderer", None)
-    return get() if get is not None else fig._get_renderer()
-
-
-def _inside_boxes(ax: Axes, artists: Sequence[Any]) -> list[Any]:
-    """Boxes (in axes fractions) of those *artists* that are drawn inside *ax*."""
-    renderer = _renderer(ax.figure)
-    boxes = []
-    for artist in artists:
-        if artist is None:
-            continue
-        box = artist.get_window_extent(renderer).transformed(ax.transAxes.inverted())
-        if box.y0 < 1.0 and box.y1 > 0.0:
-            boxes.append(box)
-    return boxes
-
-
-def _set_ylim(ax: Axes, edges: np.ndarray, top: np.ndarray, log: bool, avoid: Sequence[Any],
-              ymin: float | None = None) -> None:
-    """Set the y range so that the content (*top* per bin) stays below the *avoid* artists
-    (legend, texts) wherever they overlap in x."""
-    top = np.nan_to_num(np.asarray(top, dtype=float), nan=0.0, posinf=0.0)
-    vmax = float(top.max()) if top.size else 0.0
-    xlo, xhi = edges[0], edges[-1]
-    limits = []  # (highest content under an artist, axes fraction it must stay below)
-    for box in _inside_boxes(ax, avoid):
-        x0, x1 = xlo + box.x0 * (xhi - xlo), xlo + box.x1 * (xhi - xlo)
-        covered = (edges[1:] > x0) & (edges[:-1] < x1)
-        if covered.any():
-            limits.append((float(top[covered].max()), max(box.y0 - 0.03, 0.25)))
-    if log:
-        ymin = ymin or 0.1
-        lmin = np.log10(ymin)
-        lmax = np.log10(max(vmax, ymin * 10)) + 0.1 * (np.log10(max(vmax, ymin * 10)) - lmin)
-        for value, frac in limits:
-            if value > ymin:
-                lmax = max(lmax, lmin + (np.log10(value) - lmin) / frac)
-        ax.set_ylim(ymin, 10**lmax)
-        ax.set_yscale("log")
-        ax.set_ylim(ymin, 10**lmax)
-    else:
-        ymax = vmax * 1.1
-        for value, frac in limits:
-            ymax = max(ymax, value / frac)
-        ax.set_ylim(0.0, ymax if ymax > 0 else 1.0)
-        _scale_y_ticks(ax)
-
-
-def _scale_y_ticks(ax: Axes) -> None:
-    """For a linear axis with large or small numbers, divide the tick labels by a power of ten
-    and state it in the axis title (instead of an offset text above the axes)."""
-    ymax = ax.get_ylim()[1]
-    if ymax <= 0 or 1e-2 <= ymax < 1e5:
-        return
-    power = int(np.floor(np.log10(ymax)))
-    if ymax / 10**power < 2:
-        power -= 1  # ticks 0, 2, 4, ... rather than 0, 0.2, 0.4, ...
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 10**power:g}"))
-    ax.set_ylabel(rf"{ax.get_ylabel()} ($\times 10^{{{power}}}$)")
-
-
-def _log_ymin(arrays: Sequence[np.ndarray]) -> float:
-    """A lower y limit for log scale: a decade below the smallest positive content, at most
-    seven decades below the largest."""
-    values = np.concatenate([np.ravel(a) for a in arrays if a is not None] or [np.zeros(0)])
-    values = values[np.isfinite(values) & (values > 0)]
-    if not values.size:
-        return 0.1
-    low = max(values.min() * 0.5, values.max() * 1e-7)
-    return float(10 ** np.floor(np.log10(low)))
-
-
-def _ratio_width(ratios: Sequence[np.ndarray], widths: Sequence[float]) -> float:
-    """The smallest of *widths* such that 1 +- width contains the ratios."""
-    values = np.concatenate([np.ravel(r) for r in ratios] or [np.zeros(0)])
-    values = values[np.isfinite(values)]
-    need = float(np.abs(values - 1.0).max()) if values.size else 0.0
-    return next((w for w in widths if need <= 0.9 * w), widths[-1])
-
-
-def _style_ratio_axis(rax: Axes, ylabel: str, width: float | None = None,
-                      ylim: tuple[float, float] | None = None) -> None:
-    """Dashed line at 1, y range *ylim* or 1 +- *width* (with ticks at 1 and 1 +- width, which
-    keep clear of the tick labels of the main axes) and the title."""
-    rax.axhline(1.0, color="black", linestyle="--", linewidth=1.2, zorder=4)
-    rax.set_ylabel(ylabel, loc="center")
-    if ylim is not None:
-        rax.set_ylim(*ylim)
-        return
-    rax.set_ylim(max(1.0 - 1.2 * width, 0.0), 1.0 + 1.2 * width)
-    step = width / 2 if width >= 1 else width
-    ticks = 1.0 + step * np.arange(-np.floor(width / step), np.floor(width / step) + 1)
-    rax.set_yticks(ticks[ticks >= -1e-9])
-
-
-def _style_x_axis(axes: Sequence[Axes], edges: np.ndarray, variable: Any) -> None:
-    """x range, title and, for discrete variables, one tick per bin."""
-    axes[0].set_xlim(edges[0], edges[-1])
-    axes[-1].set_xlabel(variable.get_full_x_title())
-    if getattr(variable, "x_discrete", False) and len(edges) <= 31:
-        centers = 0.5 * (edges[1:] + edges[:-1])
-        labels = getattr(variable, "x_labels", None)
-        for ax in axes:
-            ax.set_xticks(centers)
-            ax.tick_params(axis="x", which="minor", bottom=False, top=False)
-        if labels and len(labels) == len(centers):
-            axes[-1].set_xticklabels(labels)
-        else:
-            axes[-1].set_xticklabels([f"{c:g}" for c in centers])
-
-
-def _flow_note(data: _Component | None, mc: Sequence[_Component]) -> str:
-    """Text saying which fraction of the MC and data entries lies outside the visible range."""
-    parts = {}
-    for what, comps in (("MC", mc), ("data", [data] if data else [])):
-        below, above = sum(c.below for c in comps), sum(c.above for c in comps)
-        parts[what] = (below, above, below + above + sum(c.values.sum() for c in comps))
-    lines = []
-    for index, side in enumerate(("Below", "Above")):
-        fractions = [f"{value[index] / value[2]:.1%} {what}" for what, value in parts.items()
-                     if value[2] > 0 and value[index] > 0]
-        if fractions:
-            lines.append(f"{side} x range: {', '.join(fractions)}")
-    return "\n".join(lines)
-
-
-def _add_note(ax: Axes, anchor: Any, text: str) -> Any:
-    """A small note below the *anchor* text."""
-    if not text:
-        return None
-    return ax.annotate(text, xy=(0, 0), xycoords=anchor, xytext=(0, -8),
-                       textcoords="offset points", ha="left", va="top",
-                       fontsize=style.NOTE_FONTSIZE, color="#444444")
-
-
-def _label(inst: Any) -> str:
-    return getattr(inst, "label", None) or inst.name
-
-
-def _process_summary(processes: Sequence[Any], max_len: int = 45) -> str:
-    """Process labels joined with "+", or their number when that is too long."""
-    text = " + ".join(style.process_label(p) for p in processes)
-    return text if len(text) <= max_len else f"{len(processes)} processes"
-
-
-def _divide(num: np.ndarray, den: np.ndarray, fill: float) -> np.ndarray:
-    """num / den where den > 0, else *fill*."""
-    out = np.full(np.shape(den), fill, dtype=float)
-    np.divide(num, den, out=out, where=np.asarray(den) > 0)
-    return out
-
-
-def _legend(ax: Axes, handles: Sequence[Any], labels: Sequence[str], **kwargs: Any) -> Any:
-    if not handles:
-        return None
-    ncols = 2 if len(handles) > 6 else 1
-    return ax.legend(handles, labels, loc="upper right", ncols=ncols, **kwargs)
-
-
-def _finish_empty(ax: Axes, empty: bool) -> None:
-    if empty:
-        ax.text(0.5, 0.5, "no entries", transform=ax.transAxes, ha="center", va="center",
-                fontsize=style.INFO_FONTSIZE, color="grey")
 
 
 # -- plots ----------------------------------------------------------------------------------------
