@@ -1,1 +1,9 @@
 """law tasks of columnar, in the namespace ``cf`` (``law run cf.ReduceEvents --version v1``)."""
+
+import gc
+import os
+
+# luigi forks one process per task with --workers > 1; without this, the garbage collector of
+# each child walks (and so copies, page by page) the whole heap it shares with the parent
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=gc.freeze, after_in_parent=gc.unfreeze)
