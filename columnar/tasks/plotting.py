@@ -8,6 +8,7 @@ Plot options on the command line::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from collections import OrderedDict
@@ -95,12 +96,26 @@ class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMi
                 hists.append(pickle.load(f))
         return merge_hists(hists)
 
+    def plot_options(self) -> list[str]:
+        """Parts of the file name for the plot options that change what a plot shows."""
+        options = []
+        if getattr(self, "yscale", "") == "log" or getattr(self, "zscale", "") == "log":
+            options.append("log")
+        if self.shape_norm:
+            options.append("norm")
+        settings = ",".join(self.process_settings) + "|" + ",".join(self.variable_settings)
+        if settings != "|":
+            options.append("set_" + hashlib.sha1(settings.encode()).hexdigest()[:8])
+        return options
+
     def plot_target(self, kind: str, variable: str, category: str, ext: str,
                     shift_sources: tuple = ()) -> law.LocalFileTarget:
         from columnar.plotting import plot_file_name
 
-        return self.local_target(plot_file_name(kind, variable, category, self.processes,
-                                                shift_sources=shift_sources, ext=ext))
+        name = plot_file_name(kind, variable, category, self.processes,
+                              shift_sources=shift_sources, ext=ext)
+        stem = name[:-len(ext) - 1]
+        return self.local_target("__".join([stem, *self.plot_options()]) + f".{ext}")
 
     def run(self) -> None:
         self.make_plots()
