@@ -26,7 +26,7 @@ decorators (``@features.init``), run in the order ``init`` (at construction; may
 
 from __future__ import annotations
 
-import inspect
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -459,10 +459,12 @@ def _sort_key(obj: Any) -> str:
 
 def _caller_module() -> str:
     """Module name of the first caller outside this module (for derived classes)."""
-    for frame in inspect.stack()[2:]:
-        module = frame.frame.f_globals.get("__name__", "")
-        if module != __name__ and not module.startswith("columnar.array_function"):
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != __name__:
             return module
+        frame = frame.f_back
     return __name__
 
 
