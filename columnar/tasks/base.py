@@ -299,6 +299,9 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow):
     """A per-file workflow of one dataset: one branch per input file."""
 
     output_collection_cls = law.SiblingFileCollection
+    # the branches are known before anything runs: require them statically, which lets luigi
+    # schedule all of them at once (instead of a workflow yielding them when it runs)
+    local_workflow_require_branches = True
 
     chunk_size = luigi.IntParameter(
         default=0,

@@ -163,6 +163,7 @@ class MergedEventsWorkflow(ReductionParamsMixin, DatasetWorkflow):
 
     cache_branch_map_default = False
     reset_branch_map_before_run = True
+    local_workflow_require_branches = False
 
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
