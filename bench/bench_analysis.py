@@ -12,10 +12,13 @@ Environment variables (all optional; ``bench/run.py`` sets them):
   and add the variable ``st``; used to time the incremental case
 - ``COLUMNAR_BENCH_TASKLOG=DIR``: instrumentation, not analysis. Every luigi task start, success
   and failure is appended as a JSON line to ``DIR/tasks.<pid>.jsonl`` (time, pid, family, branch,
-  shift, dataset, current and peak RSS of the process), with the byte ranges of ROOT files read since the previous event of the
-  same process: ``requested`` (what uproot asks its source for, counted at
-  ``FSSpecSource``/``MemmapSource.chunk(s)``) and ``fetched`` (what the source reads from the
-  file system after merging nearby ranges, counted at fsspec's ``LocalFileSystem.cat_file``).
+  shift, dataset, current and peak RSS of the process), with the byte ranges of ROOT files read
+  since the previous event of the same process: ``requested`` (what uproot asks its source
+  for, counted at ``FSSpecSource``/``MemmapSource.chunk(s)``) and ``fetched`` (what the source
+  reads from the file system after merging nearby ranges, counted at fsspec's
+  ``LocalFileSystem.cat_file``).
+- ``COLUMNAR_BENCH_EXPERIMENT=NAME[,NAME]``: what-if patches of ``EXPERIMENTS`` (below), to
+  measure a change without editing columnar; never used for the reported numbers.
 """
 
 from __future__ import annotations

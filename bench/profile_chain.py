@@ -15,10 +15,12 @@ process per task, and all samples of such a process (its reader and writer threa
 luigi's code around run()) go to its task family. Other samples are classified by the frames
 they contain: the column reading and parquet writing threads (with one worker they cannot be
 told apart by task), law's workflow bookkeeping, scheduling (``Worker.add``/``check_complete``:
-graph building and existence checks), the luigi worker loop, imports, other. For each family it prints the share of
-all samples and the functions with the largest inclusive share within the family (frames
-below the run frame), and the leaf functions (self time). Results go to
-``bench/.cache/profile/profile_<case>.json``.
+graph building and existence checks), the luigi worker loop, imports, other. Threads blocked
+in C (waiting) are left out. For each family it prints the share of all samples and the
+functions with the largest inclusive share within the family (frames below the run frame), and
+the leaf functions (self time). Raw profiles and logs go to ``bench/.cache/profile/<tag>/``, the
+analysis to ``bench/.cache/profile/profile_<tag>.json`` (``--reanalyse`` analyses the raw
+profiles of an earlier run again).
 """
 
 from __future__ import annotations
@@ -136,11 +138,11 @@ def analyse(samples: list[tuple[str, list[str], int]], top: int) -> dict:
         family, _ = task_of(frames)
         if family:
             families_of[process].add(family)
-    single = {p: next(iter(f)) for p, f in families_of.items() if len(f) == 1 and p}
-    # the main process of law run also runs tasks with one worker: never single-task
-    main_procs = {p for p, frames, _ in samples if any("Worker.run" in f for f in frames)}
-    for p in main_procs:
-        single.pop(p, None)
+    # forked task processes (their stacks start in multiprocessing's child bootstrap) that ran
+    # one task family; the main process of law run (tasks in-process with one worker) never
+    forked = {p for p, frames, _ in samples if any("BaseProcess._bootstrap" in f for f in frames)}
+    single = {p: next(iter(f)) for p, f in families_of.items()
+              if len(f) == 1 and p and p in forked}
     per_cat: dict[str, int] = collections.Counter()
     inclusive: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     leaf: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -213,7 +215,7 @@ def main(argv=None) -> int:
     parser.add_argument("--reanalyse", action="store_true",
                         help="only analyse the raw profiles of an earlier run again")
     args = parser.parse_args(argv)
-    if not shutil.which(args.py_spy) and not os.path.exists(args.py_spy):
+    if not args.reanalyse and not shutil.which(args.py_spy) and not os.path.exists(args.py_spy):
         print("py-spy not found; install it (pip install --target DIR py-spy) and pass "
               "--py-spy DIR/bin/py-spy", file=sys.stderr)
         return 2

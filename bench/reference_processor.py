@@ -23,7 +23,6 @@ import json
 import os
 import pickle
 import re
-import sys
 import time
 import warnings
 
@@ -59,6 +58,9 @@ VARIABLES = {
 
 SHIFTS = ["nominal", "jec_up", "jec_down", "btag_up", "btag_down", "mu_up", "mu_down"]
 JEC_FACTORS = {"nominal": None, "jec_up": np.float32(1.03), "jec_down": np.float32(0.97)}
+WEIGHT_VARIATIONS = {"nominal": ("nominal", "nominal"), "btag_up": ("up", "nominal"),
+                     "btag_down": ("down", "nominal"), "mu_up": ("nominal", "up"),
+                     "mu_down": ("nominal", "down")}
 BTAG_WP = 0.5
 MISSING = -99999.0
 
@@ -179,16 +181,13 @@ class TTbarLiteProcessor(processor.ProcessorABC):
                 mu_w = {k: w[selected] for k, w in muon_weight.items()}
                 base = norm_weight[selected]
 
-                def weight(btag_syst="nominal", mu_syst="nominal"):
-                    return (base * btag_weight[btag_syst].astype(np.float64)
-                            * mu_w[mu_syst].astype(np.float64))
-
-                if jec_shift == "nominal":
-                    fills = {"nominal": weight(), "btag_up": weight(btag_syst="up"),
-                             "btag_down": weight(btag_syst="down"),
-                             "mu_up": weight(mu_syst="up"), "mu_down": weight(mu_syst="down")}
-                else:
-                    fills = {jec_shift: weight()}
+                # shift -> (btag variation, muon variation); the weight-only shifts reuse the
+                # nominal selection, a jec shift has only its nominal weight
+                variations = WEIGHT_VARIATIONS if jec_shift == "nominal" else {
+                    jec_shift: ("nominal", "nominal")}
+                fills = {shift: (base * btag_weight[b].astype(np.float64)
+                                 * mu_w[m].astype(np.float64))
+                         for shift, (b, m) in variations.items()}
             else:
                 # data: unweighted; every shift is the nominal histogram
                 ones = np.ones(len(category), dtype=np.float64)
