@@ -76,7 +76,7 @@ def read_nano(
     entry_stop: int | None = None,
 ) -> ak.Array:
     """Read the columns (specs with braces and wildcards) of a NanoAOD file as records."""
-    with uproot.open(path) as f:
+    with uproot.open(path, array_cache=None) as f:
         t = f[tree]
         routes = resolve_columns(columns, nano_routes(t))
         arrays = t.arrays([r.nano_column for r in routes], entry_start=entry_start,
@@ -118,7 +118,8 @@ class RootSource:
         self.path = path
         self.tree_name = tree
         try:
-            self._file = uproot.open(path)
+            # no array cache: chunks are read once, and a cache keeps them alive
+            self._file = uproot.open(path, array_cache=None)
             self._tree = self._file[tree]
         except Exception as e:
             raise OSError(f"cannot open tree '{tree}' in ROOT file {path}: {e}") from e
@@ -290,14 +291,23 @@ class ChunkedReader:
 
 # -- writing --------------------------------------------------------------------------------------
 
-def select_columns(events: ak.Array, routes: Iterable[Route]) -> ak.Array:
-    """A new array holding only the given routes of *events* (in the given order)."""
-    from columnar.columns import set_ak_column
+def _project(arr: ak.Array, paths: list[tuple[str, ...]]) -> ak.Array:
+    """*arr* with only the fields at *paths* (relative), keeping its list structure."""
+    if any(not p for p in paths):
+        return arr
+    fields = list(dict.fromkeys(p[0] for p in paths))
+    if all(len(p) == 1 for p in paths):
+        return arr[fields]
+    return ak.zip({f: _project(arr[f], [p[1:] for p in paths if p[0] == f]) for f in fields},
+                  depth_limit=arr.ndim)
 
-    out = ak.Array(ak.contents.RecordArray([], [], length=len(events)))
-    for route in routes:
-        out = set_ak_column(out, route, route.apply(events))
-    return out
+
+def select_columns(events: ak.Array, routes: Iterable[Route]) -> ak.Array:
+    """A new array holding only the given routes of *events* (no data is copied)."""
+    paths = [Route(r).fields for r in routes]
+    if not paths:
+        return ak.Array(ak.contents.RecordArray([], [], length=len(events)))
+    return _project(events, paths)
 
 
 def atomic_path(path: str) -> str:
@@ -329,7 +339,8 @@ class ParquetWriter:
         if self._writer is None:
             self._writer = pq.ParquetWriter(
                 self.tmp_path, table.schema, compression=self.compression,
-                compression_level=self.compression_level)
+                compression_level=self.compression_level, use_dictionary=False,
+                write_statistics=False)
         elif not table.schema.equals(self._writer.schema):
             try:
                 table = table.cast(self._writer.schema)
@@ -399,7 +410,8 @@ def merge_parquet_files(inputs: Sequence[str], output: str) -> int:
             f = pq.ParquetFile(path)
             if writer is None:
                 writer = pq.ParquetWriter(tmp, f.schema_arrow, compression="zstd",
-                                          compression_level=1)
+                                          compression_level=1, use_dictionary=False,
+                                          write_statistics=False)
             elif not f.schema_arrow.equals(writer.schema):
                 raise TypeError(f"cannot merge {path}: its schema differs from {inputs[0]}")
             for i in range(f.metadata.num_row_groups):

@@ -157,9 +157,12 @@ def campaign_dir(config: od.Config) -> str:
 
 def muon_sf_path(config: od.Config) -> str:
     """Path of the muon scale factor JSON, written on first use."""
+    path = os.path.join(campaign_dir(config), "corrections", "muon_sf.json")
+    if os.path.exists(path):
+        return path
     from columnar.demo.corrections import write_muon_sf
 
-    return write_muon_sf(os.path.join(campaign_dir(config), "corrections", "muon_sf.json"))
+    return write_muon_sf(path)
 
 
 def campaign_files(config: od.Config, dataset: od.Dataset, info: str = "nominal") -> list[str]:

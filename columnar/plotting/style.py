@@ -191,7 +191,10 @@ def save_figure(fig: Figure, path: str | os.PathLike, close: bool = True) -> str
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     try:
         with style_context():
-            fig.savefig(tmp, format=ext[1:], dpi=150 if ext == ".png" else None)
+            if ext == ".png":  # fast zlib level: encoding dominates saving otherwise
+                fig.savefig(tmp, format="png", dpi=150, pil_kwargs={"compress_level": 1})
+            else:
+                fig.savefig(tmp, format="pdf")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
