@@ -1,4 +1,7 @@
-"""Producers and categorizers of the demo analysis (run on reduced events)."""
+"""Producers and categorizers of the demo analysis (run on reduced events).
+
+The generic ``category_ids`` and ``normalization_weight`` come from :mod:`columnar.producers`.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ import awkward as ak
 import correctionlib
 import numpy as np
 
-from columnar.categorizers import Categorizer, categorizer
+from columnar.categorizers import categorizer
 from columnar.columns import EMPTY_FLOAT, Route, flat_np_view, layout_ak_array, set_ak_column
-from columnar.config import category_categorizers, lumi_pb
 from columnar.demo.selection import BTAG_WP
 from columnar.producers import producer
+from columnar.producers.categories import category_ids
+from columnar.producers.normalization import normalization_weight
 from columnar.vectors import lorentz_vectors
 
 # -- categories ---------------------------------------------------------------------------------
@@ -34,31 +38,6 @@ def cat_4j2b(self, events: ak.Array, **kwargs):
     """At least four jets, two or more of them b-tagged."""
     n_bjet = ak.sum(events.Jet.btagDeepFlavB > BTAG_WP, axis=1)
     return events, (ak.num(events.Jet.btagDeepFlavB, axis=1) >= 4) & (n_bjet >= 2)
-
-
-@producer(produces={"category_ids"})
-def category_ids(self, events: ak.Array, **kwargs) -> ak.Array:
-    """Ids of all config categories an event belongs to (``var * int64``)."""
-    ids = np.full((len(events), len(self.category_selections)), -1, dtype=np.int64)
-    for i, (cat_id, names) in enumerate(self.category_selections):
-        mask = np.ones(len(events), dtype=bool)
-        for name in names:
-            events, cat_mask = self[name](events, **kwargs)
-            mask &= np.asarray(cat_mask, dtype=bool)
-        ids[mask, i] = cat_id
-    jagged = ak.from_regular(ak.Array(ids))
-    return set_ak_column(events, "category_ids", jagged[jagged >= 0])
-
-
-@category_ids.init
-def category_ids_init(self) -> None:
-    if self.config_inst is None:
-        raise ValueError("producer 'category_ids' needs a config with categories")
-    self.category_selections = []
-    for cat, _, _ in self.config_inst.walk_categories():
-        names = category_categorizers(cat)
-        self.category_selections.append((cat.id, names))
-        self.uses.update(Categorizer.get_cls(name) for name in names)
 
 
 # -- features -------------------------------------------------------------------------------------
@@ -95,37 +74,6 @@ def features(self, events: ak.Array, **kwargs) -> ak.Array:
 
 
 # -- weights ---------------------------------------------------------------------------------------
-
-
-@producer(uses={"genWeight"}, produces={"normalization_weight"}, mc_only=True)
-def normalization_weight(self, events: ak.Array, **kwargs) -> ak.Array:
-    """``genWeight * lumi * xsec / sum(genWeight)`` over all generated events of the dataset."""
-    weight = np.asarray(events.genWeight, dtype=np.float64) * self.norm_factor
-    return set_ak_column(events, "normalization_weight", weight)
-
-
-@normalization_weight.requires
-def normalization_weight_requires(self, task, reqs: dict) -> None:
-    # the selection statistics of the dataset (with the Runs bookkeeping of its files)
-    reqs["selection_stats"] = task.req_task("cf.MergeSelectionStats")
-
-
-@normalization_weight.setup
-def normalization_weight_setup(self, task, inputs: dict) -> None:
-    stats = inputs.get("selection_stats")
-    if stats is None:
-        raise ValueError("producer 'normalization_weight' needs the selection stats of dataset "
-                         f"'{self.dataset_inst.name}' as input 'selection_stats'")
-    if hasattr(stats, "load"):
-        stats = stats.load(formatter="json")
-    # the generator bookkeeping of the Runs tree counts events removed by skims as well
-    sum_weights = stats.get("sum_gen_weight") or stats.get("sum_mc_weight")
-    if not sum_weights:
-        raise ValueError(f"selection stats of dataset '{self.dataset_inst.name}' have no sum of "
-                         "generator weights")
-    process = self.dataset_inst.processes.get_first()
-    xsec = process.get_xsec(self.config_inst.campaign.ecm).nominal
-    self.norm_factor = lumi_pb(self.config_inst) * xsec / sum_weights
 
 
 @producer(uses={"Jet.pt"}, produces={"btag_weight{,_up,_down}"}, mc_only=True)
