@@ -2,7 +2,14 @@
 
 - ``default_analysis``: import path ``module.attribute`` of the ``order.Analysis``
   (default ``columnar.demo.analysis.analysis_inst``)
-- ``store``: root of the output store (default ``./store``); ``COLUMNAR_STORE`` overrides it
+- ``store``: root of the output store (default ``./store``); ``COLUMNAR_STORE`` overrides it;
+  a URL (``root://host:1094//dir``, ``file:///dir``, any fsspec URL) makes it a remote store
+  (see :mod:`columnar.store`)
+- ``store_cache``: local cache of files read from a remote store (default
+  ``~/.cache/columnar/store``); ``COLUMNAR_STORE_CACHE`` overrides it
+- ``store_cache_max_mb`` (default 20000): size limit of that cache, least recently used files
+  go first; ``store_retries`` (default 2) and ``store_retry_delay`` (seconds, default 2):
+  retries of failed remote operations
 - ``chunk_size``: events per chunk when reading columns (default 100000)
 - ``merge_target_mb``: target size of merged reduced files in MB (default 256)
 """
@@ -10,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import law
 
@@ -25,13 +33,63 @@ def default_analysis() -> str:
     return _get("default_analysis", "columnar.demo.analysis.analysis_inst")
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(path: str) -> bool:
+    """Whether *path* has a scheme (``root://...``, ``file:///...``)."""
+    return bool(_URL.match(str(path)))
+
+
 def store_root() -> str:
-    """Absolute path of the store: ``$COLUMNAR_STORE``, else law.cfg ``store``, else ./store."""
+    """Root of the store: ``$COLUMNAR_STORE``, else law.cfg ``store``, else ./store. A local
+    path is returned absolute, a URL (``root://host//dir``, ``file:///dir``) unchanged."""
     env = os.environ.get("COLUMNAR_STORE")
     path = env if env else _get("store", "store")
     if "$" in path:  # an unset variable in law.cfg
         path = "store"
+    if is_url(path):
+        return path.rstrip("/") if not path.endswith(":///") else path
     return os.path.abspath(os.path.expanduser(path))
+
+
+def store_is_remote(root: str | None = None) -> bool:
+    """Whether the store (or *root*) is a URL, written and read through :mod:`columnar.store`
+    (also ``file://`` URLs, which go through fsspec's local file system)."""
+    return is_url(store_root() if root is None else root)
+
+
+def local_store_root() -> str:
+    """A local directory for files that must be local (e.g. a generated input campaign): the
+    store root if it is a local path or a ``file://`` URL, else ./store."""
+    root = store_root()
+    if not is_url(root):
+        return root
+    if root.startswith("file://"):
+        return os.path.abspath(root[len("file://"):])
+    return os.path.abspath("store")
+
+
+def store_cache_dir() -> str:
+    """Local cache of files read from a remote store: ``$COLUMNAR_STORE_CACHE``, else law.cfg
+    ``store_cache``, else ``<user cache dir>/columnar/store``."""
+    path = os.environ.get("COLUMNAR_STORE_CACHE") or _get("store_cache", "")
+    if not path or "$" in path:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        path = os.path.join(base, "columnar", "store")
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def store_cache_max_mb() -> float:
+    return float(_get("store_cache_max_mb", "20000"))
+
+
+def store_retries() -> int:
+    return int(_get("store_retries", "2"))
+
+
+def store_retry_delay() -> float:
+    return float(_get("store_retry_delay", "2"))
 
 
 def chunk_size() -> int:

@@ -46,8 +46,12 @@ PROCESS_STYLES = {
 
 
 def default_store() -> str:
-    """The store root: ``$COLUMNAR_STORE`` or ``./store``."""
-    return os.path.abspath(os.path.expandvars(os.environ.get("COLUMNAR_STORE", "store")))
+    """The store root: ``$COLUMNAR_STORE`` or ``./store``; for a remote store (a URL) its path
+    if it is a ``file://`` URL, else ``./store`` (the generated campaign is read locally)."""
+    path = os.path.expandvars(os.environ.get("COLUMNAR_STORE", "store"))
+    if "://" in path:
+        path = path[len("file://"):] if path.startswith("file://") else "store"
+    return os.path.abspath(path)
 
 
 def demo_campaign_dir() -> str:

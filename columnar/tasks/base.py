@@ -26,6 +26,7 @@ import order as od
 
 from columnar import settings
 from columnar.config import get_default
+from columnar.tasks.targets import SiblingCollection
 
 logger = logging.getLogger("columnar.tasks")
 
@@ -132,17 +133,30 @@ class AnalysisTask(law.Task):
         return OrderedDict([("analysis", self.analysis_inst.name),
                             ("task_family", self.task_family)])
 
-    def local_path(self, *path: str) -> str:
+    def store_relpath(self, *path: str) -> str:
+        """Path of an output relative to the store root."""
         store_parts = self.store_parts()
         keys = sorted(store_parts, key=lambda k: (STORE_PART_ORDER.index(k)
                                                   if k in STORE_PART_ORDER else 99))
-        parts = [settings.store_root(), *(store_parts[k] for k in keys), str(self.version),
-                 *path]
+        parts = [*(store_parts[k] for k in keys), str(self.version), *path]
         return os.path.join(*[str(p) for p in parts])
 
-    def local_target(self, *path: str, dir: bool = False) -> law.LocalFileTarget:
+    def local_path(self, *path: str) -> str:
+        """Location of an output: a local path, or a URL for a remote store."""
+        return os.path.join(settings.store_root(), self.store_relpath(*path))
+
+    def local_target(self, *path: str, dir: bool = False) -> law.FileSystemTarget:
+        """The target of an output in the store: a ``law.LocalFileTarget`` (or directory) for a
+        local store, a :class:`columnar.store.StoreFileTarget` for a remote one (store root with
+        a scheme, e.g. ``root://host//dir``). Read and write it with the helpers of
+        :mod:`columnar.tasks.targets`."""
+        root = settings.store_root()
+        if settings.store_is_remote(root):
+            from columnar.store import store_target
+
+            return store_target(root, self.store_relpath(*path), dir=dir)
         cls = law.LocalDirectoryTarget if dir else law.LocalFileTarget
-        return cls(self.local_path(*path))
+        return cls(os.path.join(root, self.store_relpath(*path)))
 
     def req_task(self, family: str, **kwargs: Any) -> law.Task:
         """Require another task by its family (``"cf.MergeSelectionStats"``) with this task's
@@ -298,7 +312,8 @@ class DatasetShiftTask(DatasetTask, ShiftTask):
 class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow):
     """A per-file workflow of one dataset: one branch per input file."""
 
-    output_collection_cls = law.SiblingFileCollection
+    # one listing per directory to check which branches exist (also for a remote store)
+    output_collection_cls = SiblingCollection
     # the branches are known before anything runs: require them statically, which lets luigi
     # schedule all of them at once (instead of a workflow yielding them when it runs)
     local_workflow_require_branches = True

@@ -15,6 +15,7 @@ from columnar.tasks.chunks import (
 )
 from columnar.tasks.external import GetDatasetLFNs
 from columnar.tasks.mixins import CalibratorMixin
+from columnar.tasks.targets import localized_output
 
 
 class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
@@ -48,7 +49,7 @@ class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
         aliases = shift_aliases(self)
         columns = calibrator.used_column_specs | alias_columns(aliases)
         with make_reader(self, [path], columns, f"calibrate {path}") as reader, \
-                ParquetWriter(self.output().path) as writer:
+                localized_output(self.output()) as out_path, ParquetWriter(out_path) as writer:
             for chunk in reader:
                 events = calibrator(with_aliases(chunk.events, aliases))
                 writer.write(select_columns(events, produced_routes(events, [calibrator])))

@@ -3,13 +3,11 @@ events and the producers' columns, then merge them per dataset."""
 
 from __future__ import annotations
 
-import os
-import pickle
 from collections import OrderedDict
 
 from columnar.columns import resolve_columns
 from columnar.hist import create_hist, fill_hist, merge_hists, split_variable_name, variable_columns
-from columnar.io import atomic_path, open_source
+from columnar.io import open_source
 from columnar.tasks.base import ColumnarTaskError, DatasetShiftTask, DatasetTask, join_names
 from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases
 from columnar.tasks.mixins import (
@@ -20,14 +18,12 @@ from columnar.tasks.mixins import (
 )
 from columnar.tasks.production import ProduceColumns
 from columnar.tasks.reduction import MergedEventsWorkflow, MergeReducedEvents, ReductionParamsMixin
-
-
-def dump_pickle(obj, path: str) -> None:
-    """Pickle *obj* to *path* atomically."""
-    tmp = atomic_path(path)
-    with open(tmp, "wb") as f:
-        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+from columnar.tasks.targets import (  # noqa: F401 (dump_pickle: importable from here as before)
+    dump_pickle,
+    dump_pickle_target,
+    load_pickle,
+    localized_inputs,
+)
 
 
 class HistogramParamsMixin(ProducersMixin, HistProducerMixin, VariablesMixin,
@@ -96,7 +92,12 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
         outputs = self.output()
         todo = [v for v, target in outputs.items() if not target.exists()]
         inputs = self.input()
-        paths = [inputs["events"].path, *(inp.path for inp in inputs["producers"])]
+        with localized_inputs([inputs["events"], *inputs["producers"]]) as paths:
+            hists = self._fill(inputs, paths, todo)
+        for name, h in hists.items():
+            dump_pickle_target(h, outputs[name])
+
+    def _fill(self, inputs: dict, paths: list[str], todo: list[str]) -> dict:
         self.check_columns(paths, todo)
         hist_producer = self.hist_producer_inst
         hist_producer.run_setup(self, inputs.get("taf_reqs", {}))
@@ -115,8 +116,7 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
                               category_ids=events.category_ids, process_id=process_id,
                               shift=self.shift)
         hist_producer.run_teardown(self)
-        for name, h in hists.items():
-            dump_pickle(h, outputs[name].path)
+        return hists
 
 
 class MergeHistograms(HistogramParamsMixin, DatasetShiftTask):
@@ -138,11 +138,8 @@ class MergeHistograms(HistogramParamsMixin, DatasetShiftTask):
         for name, target in self.output().items():
             if target.exists():
                 continue
-            hists = []
-            for outputs in branches.values():
-                with open(outputs[name].path, "rb") as f:
-                    hists.append(pickle.load(f))
-            dump_pickle(merge_hists(hists), target.path)
+            hists = [load_pickle(outputs[name]) for outputs in branches.values()]
+            dump_pickle_target(merge_hists(hists), target)
 
 
 class MergeShiftedHistograms(ShiftSourcesMixin, HistogramParamsMixin, DatasetTask):
@@ -170,10 +167,9 @@ class MergeShiftedHistograms(ShiftSourcesMixin, HistogramParamsMixin, DatasetTas
         for name, target in self.output().items():
             hists = []
             for shift in self.shift_names:
-                with open(inputs[shift][name].path, "rb") as f:
-                    h = pickle.load(f)
+                h = load_pickle(inputs[shift][name])
                 hists.append(relabel_shift(h, requirements[shift].shift, shift))
-            dump_pickle(merge_hists(hists), target.path)
+            dump_pickle_target(merge_hists(hists), target)
 
 
 def relabel_shift(h, source: str, target: str):

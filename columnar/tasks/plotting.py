@@ -9,8 +9,6 @@ Plot options on the command line::
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 from collections import OrderedDict
 from typing import Any
 
@@ -30,6 +28,7 @@ from columnar.tasks.mixins import (
     ProcessesMixin,
     ShiftSourcesMixin,
 )
+from columnar.tasks.targets import load_pickle, localized_output
 
 
 def parse_settings(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -90,11 +89,7 @@ class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMi
     def merged_hist(self, variable: str, inputs: dict | None = None):
         """The histogram of *variable* summed over all datasets."""
         inputs = self.input() if inputs is None else inputs
-        hists = []
-        for dataset in self.datasets:
-            with open(inputs[dataset][variable].path, "rb") as f:
-                hists.append(pickle.load(f))
-        return merge_hists(hists)
+        return merge_hists([load_pickle(inputs[dataset][variable]) for dataset in self.datasets])
 
     def plot_options(self) -> list[str]:
         """Parts of the file name for the plot options that change what a plot shows."""
@@ -129,8 +124,9 @@ class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMi
         from columnar.plotting import save_figure
 
         for target in targets.values():
-            save_figure(fig, target.path, close=False)
-            self.publish_message(f"plot: {os.path.basename(target.path)}")
+            with localized_output(target) as path:
+                save_figure(fig, path, close=False)
+            self.publish_message(f"plot: {target.basename}")
         import matplotlib.pyplot as plt
 
         plt.close(fig)

@@ -16,6 +16,7 @@ from columnar.tasks.chunks import (
 )
 from columnar.tasks.mixins import ProducerMixin
 from columnar.tasks.reduction import MergedEventsWorkflow, MergeReducedEvents
+from columnar.tasks.targets import localized_input, localized_output
 
 
 class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
@@ -62,15 +63,16 @@ class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
 
     def run(self) -> None:
         inputs = self.input()
-        path = inputs["events"].path
-        self.check_inputs(path)
-        producer = self.producer_inst
-        producer.run_setup(self, inputs.get("taf_reqs", {}))
-        aliases = shift_aliases(self)
-        columns = producer.used_column_specs | alias_columns(aliases)
-        with make_reader(self, [path], columns, f"produce {self.producer}") as reader, \
-                ParquetWriter(self.output().path) as writer:
-            for chunk in reader:
-                events = producer(with_aliases(chunk.events, aliases))
-                writer.write(select_columns(events, produced_routes(events, [producer])))
+        with localized_input(inputs["events"]) as path:
+            self.check_inputs(path)
+            producer = self.producer_inst
+            producer.run_setup(self, inputs.get("taf_reqs", {}))
+            aliases = shift_aliases(self)
+            columns = producer.used_column_specs | alias_columns(aliases)
+            with make_reader(self, [path], columns, f"produce {self.producer}") as reader, \
+                    localized_output(self.output()) as out_path, \
+                    ParquetWriter(out_path) as writer:
+                for chunk in reader:
+                    events = producer(with_aliases(chunk.events, aliases))
+                    writer.write(select_columns(events, produced_routes(events, [producer])))
         producer.run_teardown(self)

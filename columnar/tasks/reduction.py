@@ -3,7 +3,7 @@ and objects with the columns the analysis needs, then merge them into files of a
 
 from __future__ import annotations
 
-import os
+import contextlib
 
 import law
 import luigi
@@ -25,6 +25,12 @@ from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, wit
 from columnar.tasks.external import GetDatasetLFNs
 from columnar.tasks.mixins import CalibratorsMixin, ReducerMixin, SelectorMixin
 from columnar.tasks.selection import SelectEvents
+from columnar.tasks.targets import (
+    file_sizes,
+    localized_input,
+    localized_inputs,
+    localized_output,
+)
 
 
 class ReductionParamsMixin(CalibratorsMixin, SelectorMixin, ReducerMixin):
@@ -82,21 +88,28 @@ class ReduceEvents(ReductionParamsMixin, DatasetWorkflow):
     def run(self) -> None:
         inputs = self.input()
         path = inputs["lfns"].load(formatter="json")["files"][self.branch]
-        sources = [path, *(inp.path for inp in inputs["calibrations"])]
-        if "columns" in inputs["selection"]:
-            sources.append(inputs["selection"]["columns"].path)
         reducer = self.reducer_inst
         reducer.run_setup(self, inputs.get("taf_reqs", {}))
         aliases = shift_aliases(self)
         keep = self.keep_specs()
         columns = keep | reducer.used_column_specs | alias_columns(aliases)
-        results = ChunkedReader([ParquetSource(inputs["selection"]["results"].path)], ["*"],
-                                chunk_size=self.effective_chunk_size)
-        with make_reader(self, sources, columns, f"reduce {path}") as reader, results, \
-                ParquetWriter(self.output().path) as writer:
+        with contextlib.ExitStack() as stack:
+            def local(target) -> str:
+                return stack.enter_context(localized_input(target))
+
+            sources = [path, *(local(inp) for inp in inputs["calibrations"])]
+            if "columns" in inputs["selection"]:
+                sources.append(local(inputs["selection"]["columns"]))
+            results_path = local(inputs["selection"]["results"])
+            reader = stack.enter_context(
+                make_reader(self, sources, columns, f"reduce {path}"))
+            results = stack.enter_context(ChunkedReader(
+                [ParquetSource(results_path)], ["*"], chunk_size=self.effective_chunk_size))
+            writer = stack.enter_context(ParquetWriter(
+                stack.enter_context(localized_output(self.output()))))
             if results.num_events != reader.num_events:
-                raise ValueError(f"selection results {results.sources[0].path} have "
-                                 f"{results.num_events} events, the input {path} has "
+                raise ValueError(f"selection results {inputs['selection']['results'].path} "
+                                 f"have {results.num_events} events, the input {path} has "
                                  f"{reader.num_events}")
             for chunk, selection in zip(reader, results):
                 events = with_aliases(chunk.events, aliases)
@@ -129,16 +142,16 @@ class MergeReductionStats(ReductionParamsMixin, DatasetShiftTask):
     def run(self) -> None:
         collection = self.input()["collection"]
         # one directory listing for all sizes
-        directory = collection.dir.path
-        sizes = {entry.name: entry.stat().st_size for entry in os.scandir(directory)}
+        sizes = file_sizes(collection.dir)
         target = (self.merge_target_mb or settings.merge_target_mb()) * 1024 ** 2
         groups: list[list[int]] = []
         current: list[int] = []
         current_size = 0
         files = []
         for branch, inp in sorted(collection.targets.items()):
-            size = sizes[os.path.basename(inp.path)]
-            n_events = parquet_num_rows(inp.path)
+            size = sizes[inp.basename]
+            with localized_input(inp) as local_path:
+                n_events = parquet_num_rows(local_path)
             files.append({"branch": branch, "size": size, "events": n_events})
             if current and current_size + size > target:
                 groups.append(current)
@@ -195,6 +208,8 @@ class MergeReducedEvents(MergedEventsWorkflow):
         return self.local_target(f"events_{self.branch}.parquet")
 
     def run(self) -> None:
-        inputs = [inp.path for inp in self.input()["events"]]
-        rows = merge_parquet_files(inputs, self.output().path)
+        events = self.input()["events"]
+        with localized_inputs(events) as inputs, \
+                localized_output(self.output()) as out_path:
+            rows = merge_parquet_files(inputs, out_path)
         self.publish_message(f"merged {len(inputs)} files, {rows} events")

@@ -20,6 +20,7 @@ from columnar.tasks.chunks import (
 )
 from columnar.tasks.external import GetDatasetLFNs
 from columnar.tasks.mixins import CalibratorsMixin, SelectorMixin
+from columnar.tasks.targets import localized_input, localized_output
 
 
 class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
@@ -64,7 +65,6 @@ class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
     def run(self) -> None:
         inputs = self.input()
         path = inputs["lfns"].load(formatter="json")["files"][self.branch]
-        calib_paths = [inp.path for inp in inputs["calibrations"]]
         selector = self.selector_inst
         selector.run_setup(self, inputs.get("taf_reqs", {}))
         is_mc = self.dataset_inst.is_mc
@@ -75,11 +75,15 @@ class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
         stats: dict[str, float] = {}
         outputs = self.output()
         with contextlib.ExitStack() as stack:
+            calib_paths = [stack.enter_context(localized_input(inp))
+                           for inp in inputs["calibrations"]]
             reader = stack.enter_context(
                 make_reader(self, [path, *calib_paths], columns, f"select {path}"))
-            results_writer = stack.enter_context(ParquetWriter(outputs["results"].path))
-            columns_writer = (stack.enter_context(ParquetWriter(outputs["columns"].path))
-                              if "columns" in outputs else None)
+            results_writer = stack.enter_context(ParquetWriter(
+                stack.enter_context(localized_output(outputs["results"]))))
+            columns_writer = (stack.enter_context(ParquetWriter(
+                stack.enter_context(localized_output(outputs["columns"]))))
+                if "columns" in outputs else None)
             for chunk in reader:
                 events, result = selector(with_aliases(chunk.events, aliases), stats=stats)
                 increment_stats(events, result, stats, is_mc=is_mc)

@@ -25,7 +25,7 @@ from columnar.config import (
     set_defaults,
     set_keep_columns,
 )
-from columnar.settings import store_root
+from columnar.settings import local_store_root
 
 #: name of the config made by :func:`create_config`
 CONFIG_NAME = "{{ cookiecutter.config_name }}"
@@ -211,8 +211,9 @@ def create_config(
 
 
 def synthetic_campaign_dir() -> str:
-    """Where the synthetic campaign lives: ``<store>/campaigns/{{ cookiecutter.short_name }}``."""
-    return os.path.join(store_root(), "campaigns", "{{ cookiecutter.short_name }}")
+    """Where the synthetic campaign lives: ``<store>/campaigns/{{ cookiecutter.short_name }}``
+    (``./store/campaigns/...`` when the store is remote: input files are read locally)."""
+    return os.path.join(local_store_root(), "campaigns", "{{ cookiecutter.short_name }}")
 
 
 def dataset_files(config: od.Config, dataset: od.Dataset, info_key: str = "nominal") -> list[str]:

@@ -12,7 +12,6 @@ columnar's tasks with ``.req(self, ...)``, which passes the shared parameters on
 from __future__ import annotations
 
 import math
-import pickle
 from collections import OrderedDict
 from typing import Any
 
@@ -22,6 +21,7 @@ from columnar.hist import merge_hists
 from columnar.tasks.base import ConfigTask, join_names
 from columnar.tasks.histograms import HistogramParamsMixin, MergeHistograms
 from columnar.tasks.mixins import CategoriesMixin, DatasetsMixin, ProcessesMixin
+from columnar.tasks.targets import load_pickle
 
 
 def leaf_ids(inst: Any) -> set[int]:
@@ -75,11 +75,8 @@ class YieldTable(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParams
                 "markdown": self.local_target(f"{name}.md")}
 
     def run(self) -> None:
-        hists = []
-        for inputs in self.input().values():
-            with open(inputs[self.variable].path, "rb") as f:
-                hists.append(pickle.load(f))
-        h = merge_hists(hists)
+        # load_pickle reads local files and files of a remote store alike
+        h = merge_hists([load_pickle(inputs[self.variable]) for inputs in self.input().values()])
         categories = [self.config_inst.get_category(c) for c in self.categories]
         processes = self.process_insts
         mc = [p for p in processes if not p.is_data]
