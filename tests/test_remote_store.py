@@ -151,10 +151,10 @@ def test_store_root_local_or_url(dirs):
         assert settings.store_cache_dir() == os.path.expanduser("~/some_cache")
 
 
-def test_remote_histograms_equal_local(remote, local_hists, analysis):
+def test_remote_histograms_equal_local(remote, local_hists, analysis, dirs):
     from columnar.store import StoreFileTarget
 
-    with store_env(remote["url"]):
+    with store_env(remote["url"], dirs["store_cache"]):
         target = remote["tasks"]["tt"].output()["ht"]
         assert isinstance(target, StoreFileTarget)
         assert target.uri() == remote["url"] + "/" + remote["tasks"]["tt"].store_relpath(
@@ -165,7 +165,7 @@ def test_remote_histograms_equal_local(remote, local_hists, analysis):
 def test_outputs_at_remote_location(remote, dirs):
     rel = remote["tasks"]["tt"].store_relpath("hist_ht.pickle")
     assert os.path.isfile(os.path.join(dirs["remote_store"], rel))
-    with store_env(remote["url"]):
+    with store_env(remote["url"], dirs["store_cache"]):
         plots = law.util.flatten(remote["plot"].output())
         assert plots and all(t.exists() for t in plots)
     for plot in plots:
