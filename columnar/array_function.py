@@ -102,6 +102,9 @@ class TaskArrayFunction:
     shifts: ClassVar[set] = set()
     mc_only: ClassVar[bool] = False
     data_only: ClassVar[bool] = False
+    #: law sandbox the task running this TAF needs, e.g. ``"venv::~/venvs/ml"`` or
+    #: ``"bash::setup_ml.sh"`` (a TAF needing a library the analysis environment lacks)
+    sandbox: ClassVar[str | None] = None
     #: check columns before and after each call
     check_used_columns: ClassVar[bool] = True
     check_produced_columns: ClassVar[bool] = True
@@ -371,6 +374,16 @@ class TaskArrayFunction:
         for dep in self.deps.values():
             names |= dep.all_shifts
         return names
+
+    @property
+    def required_sandbox(self) -> str | None:
+        """The sandbox of this TAF or of its dependencies (all that set one must agree)."""
+        found = {inst.sandbox: inst for inst in self.walk() if inst.sandbox and not inst.skipped}
+        if len(found) > 1:
+            details = ", ".join(f"{type(i).__name__}: {s}" for s, i in found.items())
+            raise TAFError(f"{self.kind} '{type(self).__name__}' combines TAFs that "
+                                     f"need different sandboxes ({details})")
+        return next(iter(found), None)
 
     # -- hooks over the tree ------------------------------------------------------------------
 

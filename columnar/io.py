@@ -109,8 +109,37 @@ def read_runs_stats(paths: Iterable[str]) -> dict[str, float]:
 
 # -- sources --------------------------------------------------------------------------------------
 
+#: attempts and first delay (s, doubled each time) for reading remote (``root://``) files
+REMOTE_READ_ATTEMPTS = 3
+REMOTE_RETRY_DELAY = 2.0
+
+
+def is_remote(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def with_retries(func: Callable[[], Any], path: str, what: str) -> Any:
+    """Call *func*; for a remote *path*, retry transient failures a few times with a delay."""
+    attempts = REMOTE_READ_ATTEMPTS if is_remote(path) else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return func()
+        except Exception as e:
+            if attempt == attempts:
+                raise
+            delay = REMOTE_RETRY_DELAY * 2 ** (attempt - 1)
+            logger.warning(f"{what} {path} failed ({type(e).__name__}: {e}); retry "
+                           f"{attempt}/{attempts - 1} in {delay:.0f} s")
+            time.sleep(delay)
+
+
 class RootSource:
-    """A NanoAOD-like ROOT tree read with uproot, only the requested branches."""
+    """A NanoAOD-like ROOT tree read with uproot, only the requested branches.
+
+    *path* is a local file or a URL (``root://host:1094//store/file.root`` through the XRootD
+    bindings, ``https://...``); uproot fetches only the byte ranges of the branches read, and
+    remote reads are retried on transient failures.
+    """
 
     kind = "root"
 
@@ -119,7 +148,8 @@ class RootSource:
         self.tree_name = tree
         try:
             # no array cache: chunks are read once, and a cache keeps them alive
-            self._file = uproot.open(path, array_cache=None)
+            self._file = with_retries(lambda: uproot.open(path, array_cache=None), path,
+                                      "opening")
             self._tree = self._file[tree]
         except Exception as e:
             raise OSError(f"cannot open tree '{tree}' in ROOT file {path}: {e}") from e
@@ -129,7 +159,9 @@ class RootSource:
     def read(self, routes: Sequence[Route], start: int, stop: int) -> ak.Array:
         branches = [r.nano_column for r in routes]
         try:
-            arrays = self._tree.arrays(branches, entry_start=start, entry_stop=stop, how=dict)
+            arrays = with_retries(lambda: self._tree.arrays(branches, entry_start=start,
+                                                            entry_stop=stop, how=dict),
+                                  self.path, "reading")
         except Exception as e:
             raise OSError(f"cannot read branches {', '.join(branches)} of {self.path}: {e}") from e
         return nano_to_records(arrays, n_events=stop - start)

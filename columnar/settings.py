@@ -12,6 +12,17 @@
   retries of failed remote operations
 - ``chunk_size``: events per chunk when reading columns (default 100000)
 - ``merge_target_mb``: target size of merged reduced files in MB (default 256)
+- ``workflow``: how the branches of the per-file steps run by default: ``local`` (default),
+  ``slurm``, ``htcondor`` or ``dask``; ``COLUMNAR_WORKFLOW`` overrides it
+- ``job_dir``: where batch job files and logs go (default ``<store>/jobs``, ``./store/jobs``
+  for a remote store); ``COLUMNAR_JOB_DIR`` overrides it
+- ``job_max_runtime`` (hours, default 2), ``job_memory`` (MB, default 2000),
+  ``slurm_partition``, ``htcondor_universe`` (default vanilla): batch job defaults
+- ``job_setup``: shell line that sets up the software on a batch node (default: activate the
+  virtualenv law runs in)
+- ``dask_scheduler``: address of a dask.distributed scheduler for ``--workflow dask``
+  (``local`` or ``local:N`` starts a LocalCluster of N processes); ``DASK_SCHEDULER_ADDRESS``
+  overrides it
 """
 
 from __future__ import annotations
@@ -70,14 +81,20 @@ def local_store_root() -> str:
     return os.path.abspath("store")
 
 
+def _local_dir(env: str, option: str, default: str) -> str:
+    """An absolute local directory: ``$<env>``, else law.cfg *option*, else *default*."""
+    path = os.environ.get(env) or _get(option, "")
+    if not path or "$" in path:  # unset, or an unset variable in law.cfg
+        path = default
+    return os.path.abspath(os.path.expanduser(path))
+
+
 def store_cache_dir() -> str:
     """Local cache of files read from a remote store: ``$COLUMNAR_STORE_CACHE``, else law.cfg
     ``store_cache``, else ``<user cache dir>/columnar/store``."""
-    path = os.environ.get("COLUMNAR_STORE_CACHE") or _get("store_cache", "")
-    if not path or "$" in path:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-        path = os.path.join(base, "columnar", "store")
-    return os.path.abspath(os.path.expanduser(path))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return _local_dir("COLUMNAR_STORE_CACHE", "store_cache", os.path.join(base, "columnar",
+                                                                          "store"))
 
 
 def store_cache_max_mb() -> float:
@@ -98,3 +115,37 @@ def chunk_size() -> int:
 
 def merge_target_mb() -> float:
     return float(_get("merge_target_mb", "256"))
+
+
+def default_workflow() -> str:
+    return os.environ.get("COLUMNAR_WORKFLOW") or _get("workflow", "local")
+
+
+def job_dir() -> str:
+    """Local directory of batch job files and logs: ``$COLUMNAR_JOB_DIR``, else law.cfg
+    ``job_dir``, else ``jobs`` in the local store directory."""
+    return _local_dir("COLUMNAR_JOB_DIR", "job_dir", os.path.join(local_store_root(), "jobs"))
+
+
+def job_max_runtime() -> float:
+    return float(_get("job_max_runtime", "2"))
+
+
+def job_memory() -> int:
+    return int(_get("job_memory", "2000"))
+
+
+def slurm_partition() -> str:
+    return _get("slurm_partition", "")
+
+
+def htcondor_universe() -> str:
+    return _get("htcondor_universe", "vanilla")
+
+
+def job_setup() -> str:
+    return _get("job_setup", "")
+
+
+def dask_scheduler() -> str:
+    return os.environ.get("DASK_SCHEDULER_ADDRESS") or _get("dask_scheduler", "local")

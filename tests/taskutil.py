@@ -18,15 +18,16 @@ TEST_ANALYSIS_MODULE = "columnar_test_analysis"
 TEST_ANALYSIS = f"{TEST_ANALYSIS_MODULE}.analysis_inst"
 
 
-def register_analysis(analysis: od.Analysis) -> str:
-    """Make *analysis* importable as ``columnar_test_analysis.analysis_inst``."""
-    module = types.ModuleType(TEST_ANALYSIS_MODULE)
+def register_analysis(analysis: od.Analysis, module_name: str = TEST_ANALYSIS_MODULE) -> str:
+    """Make *analysis* importable as ``<module_name>.analysis_inst`` (in this process)."""
+    module = types.ModuleType(module_name)
     module.analysis_inst = analysis
-    sys.modules[TEST_ANALYSIS_MODULE] = module
+    sys.modules[module_name] = module
     from columnar.tasks import base
 
-    base._analysis_cache.pop(TEST_ANALYSIS, None)
-    return TEST_ANALYSIS
+    path = f"{module_name}.analysis_inst"
+    base._analysis_cache.pop(path, None)
+    return path
 
 
 def run_task(task: luigi.Task, workers: int = 1) -> bool:
@@ -63,7 +64,7 @@ def store_files(root: str) -> dict[str, float]:
 
 
 def make_task(cls_name: str, analysis: str, chunk_size: int | None = None, **kwargs):
-    """An instance of the task ``cf.<cls_name>`` of *analysis*, version v1."""
+    """An instance of the task ``cf.<cls_name>`` of *analysis* (version v1 unless given)."""
     import columnar.tasks.histograms  # noqa: F401 (imports all task modules up to here)
     import columnar.tasks.plotting  # noqa: F401
     from columnar.tasks.base import AnalysisTask
@@ -71,4 +72,5 @@ def make_task(cls_name: str, analysis: str, chunk_size: int | None = None, **kwa
     cls = AnalysisTask.get_task_cls(f"cf.{cls_name}")
     if chunk_size and "chunk_size" in dict(cls.get_params()):
         kwargs.setdefault("chunk_size", chunk_size)
-    return cls(analysis=analysis, version="v1", **kwargs)
+    kwargs.setdefault("version", "v1")
+    return cls(analysis=analysis, **kwargs)

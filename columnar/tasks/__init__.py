@@ -7,3 +7,16 @@ import os
 # each child walks (and so copies, page by page) the whole heap it shares with the parent
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=gc.freeze, after_in_parent=gc.unfreeze)
+
+# register every task family whichever module is imported first: a batch job runs
+# "law run columnar.tasks.<module>.<Task>" with the command line of the submitting run, which
+# may name parameters of other families (--cf.SelectEvents-job-memory 4000)
+from columnar.tasks import (  # noqa: E402, F401
+    calibration,
+    external,
+    histograms,
+    plotting,
+    production,
+    reduction,
+    selection,
+)

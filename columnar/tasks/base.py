@@ -27,6 +27,7 @@ import order as od
 from columnar import settings
 from columnar.config import get_default
 from columnar.tasks.targets import SiblingCollection
+from columnar.tasks.workflows import DaskWorkflow, HTCondorWorkflow, SlurmWorkflow
 
 logger = logging.getLogger("columnar.tasks")
 
@@ -103,9 +104,26 @@ class AnalysisTask(law.Task):
         description="version of the outputs, e.g. v1; results of other versions are kept",
     )
 
+    workflow = luigi.Parameter(
+        default="",
+        significant=False,
+        description="where the branches of the per-file steps run: local (in-process), slurm, "
+                    "htcondor or dask; passed on to all of them; default: as configured for each "
+                    "(--cf.ReduceEvents-workflow, $COLUMNAR_WORKFLOW, law.cfg [columnar] "
+                    "workflow), else local",
+    )
+
     exclude_params_index = {"analysis"}
 
     # -- parameter resolution ------------------------------------------------------------------
+
+    @classmethod
+    def req_params(cls, inst: law.Task, **kwargs: Any) -> dict:
+        params = super().req_params(inst, **kwargs)
+        # an unset workflow is not passed on: the required task takes its configured default
+        if "workflow" not in kwargs and not params.get("workflow"):
+            params.pop("workflow", None)
+        return params
 
     @classmethod
     def modify_param_values(cls, params: OrderedDict) -> OrderedDict:
@@ -309,8 +327,32 @@ class DatasetShiftTask(DatasetTask, ShiftTask):
         return parts
 
 
-class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow):
-    """A per-file workflow of one dataset: one branch per input file."""
+class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCondorWorkflow,
+                      DaskWorkflow, law.SandboxTask):
+    """A per-file workflow of one dataset: one branch per input file, run in-process
+    (``--workflow local``, the default), as Slurm or HTCondor jobs or on a dask cluster (see
+    :mod:`columnar.tasks.workflows`).
+
+    A branch runs in the law sandbox of the TAF it runs (its ``sandbox`` attribute, e.g.
+    ``@producer(..., sandbox="venv::~/venvs/ml")``), and in-process when the TAF sets none.
+    """
+
+    workflow = luigi.Parameter(
+        default=settings.default_workflow(),
+        description="where the branches run: local (in-process), slurm, htcondor or dask; "
+                    "default from $COLUMNAR_WORKFLOW or law.cfg [columnar] workflow, else local",
+    )
+
+    # values given for one task family on the command line (--cf.ReduceEvents-job-memory 4000)
+    # win over those passed on by the task requiring it
+    prefer_params_cli = {"workflow", "max_runtime", "job_memory", "poll_interval",
+                         "tasks_per_job", "parallel_jobs", "retries", "slurm_partition",
+                         "htcondor_universe", "htcondor_requirements", "htcondor_pool",
+                         "htcondor_scheduler", "dask_scheduler"}
+
+    #: name of the property holding the TAF this task runs (whose sandbox the task uses)
+    run_taf_attr: str | None = None
+    allow_empty_sandbox = True
 
     # one listing per directory to check which branches exist (also for a remote store)
     output_collection_cls = SiblingCollection
@@ -334,6 +376,22 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow):
             raise ColumnarTaskError(f"dataset '{self.dataset}' of config '{self.config}' has no "
                                     "files (set keys / n_files in the config)")
         return {i: i for i in range(n_files)}
+
+    def workflow_requires(self) -> dict:
+        # what the TAF needs (e.g. merged selection stats) must exist before any branch runs,
+        # wherever the branches run
+        reqs = super().workflow_requires()
+        if self.run_taf_attr is not None:
+            taf_reqs = getattr(self, self.run_taf_attr).run_requires(self)
+            if taf_reqs:
+                reqs["taf_reqs"] = taf_reqs
+        return reqs
+
+    @property
+    def sandbox(self) -> str:
+        if self.run_taf_attr is None:
+            return law.NO_STR
+        return getattr(self, self.run_taf_attr).required_sandbox or law.NO_STR
 
     @property
     def effective_chunk_size(self) -> int:

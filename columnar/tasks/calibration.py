@@ -21,6 +21,8 @@ from columnar.tasks.targets import localized_output
 class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
     """Run the calibrator on the NanoAOD columns it uses; write the columns it produces."""
 
+    run_taf_attr = "calibrator_inst"
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         local, _ = GetDatasetLFNs.get_known_shifts(params)

@@ -45,6 +45,8 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
     one pickle per variable, so adding a variable fills only that one.
     """
 
+    run_taf_attr = "hist_producer_inst"
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         return cls.histogram_shifts(params)

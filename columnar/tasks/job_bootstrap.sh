@@ -2,7 +2,7 @@
 # columnar job bootstrap, sourced by law's job script on the batch node before the branches run.
 # It recreates the environment of the shell that submitted the jobs: the software (by default
 # the same virtualenv, on a shared file system), the law config, the store and the python path.
-# The {{...}} variables are filled in when the job files are written.
+# The variables in double braces are filled in when the job files are written.
 
 {{columnar_setup}}
 export LAW_CONFIG_FILE="{{law_config_file}}"

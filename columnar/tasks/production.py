@@ -26,6 +26,8 @@ class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
     names the producer, the column and the config entry to change.
     """
 
+    run_taf_attr = "producer_inst"
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         _, upstream = super().get_known_shifts(params)

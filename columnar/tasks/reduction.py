@@ -52,6 +52,8 @@ class ReduceEvents(ReductionParamsMixin, DatasetWorkflow):
     the varied values (e.g. ``Jet.pt`` scaled for ``jec_up``).
     """
 
+    run_taf_attr = "reducer_inst"
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         return cls.reduction_shifts(params)

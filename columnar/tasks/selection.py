@@ -31,6 +31,8 @@ class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
     for simulation also the ``Runs`` bookkeeping of the file).
     """
 
+    run_taf_attr = "selector_inst"
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         return cls.selector_shifts(params), cls.calibrators_shifts(params)

@@ -90,10 +90,8 @@ class BatchJobMixin:
 
     def job_directory(self, kind: str) -> law.LocalDirectoryTarget:
         """``<job_dir>/<store parts>/<version>/<kind>`` (always local: job files and logs)."""
-        store_path = self.local_path()
-        relative = os.path.relpath(store_path, settings.store_root()) \
-            if "://" not in settings.store_root() else store_path.split("://", 1)[1].lstrip("/")
-        return law.LocalDirectoryTarget(os.path.join(settings.job_dir(), relative, kind))
+        return law.LocalDirectoryTarget(os.path.join(settings.job_dir(), self.store_relpath(),
+                                                     kind))
 
     def bootstrap_file(self) -> law.JobInputFile:
         return law.JobInputFile(BOOTSTRAP_FILE, copy=True, render_local=True)
@@ -147,7 +145,7 @@ class HTCondorWorkflow(BatchJobMixin, law.htcondor.HTCondorWorkflow):
     htcondor_requirements = luigi.Parameter(
         default="",
         significant=False,
-        description="ClassAd requirements expression of the jobs, e.g. 'OpSysAndVer == \"AlmaLinux9\"'",
+        description="ClassAd requirements expression of the jobs, e.g. 'OpSysMajorVer == 9'",
     )
 
     def htcondor_output_directory(self) -> law.LocalDirectoryTarget:
@@ -164,9 +162,8 @@ class HTCondorWorkflow(BatchJobMixin, law.htcondor.HTCondorWorkflow):
     def htcondor_job_config(self, config, job_num: int, branches: list[int]):
         self.add_bootstrap_variables(config)
         config.universe = self.htcondor_universe
-        # the batch node sees the same file system: no file transfer
-        config.custom_content.append(("should_transfer_files", "NO"))
-        config.custom_content.append(("getenv", "false"))
+        # law transfers its job scripts and the logs; the software and the store are expected on
+        # a shared file system (or set up by [columnar] job_setup)
         config.custom_content.append(("request_cpus", 1))
         config.custom_content.append(("request_memory", f"{self.job_memory}"))
         config.custom_content.append(("+MaxRuntime", self.max_runtime_seconds))
@@ -199,12 +196,23 @@ def dask_client(address: str):
         if address == "local" or address.startswith("local:"):
             n = int(address.split(":", 1)[1]) if ":" in address else (os.cpu_count() or 1)
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=":0")
             client = Client(cluster)
         else:
             client = Client(address)
         _clients[address] = client
         return client
+
+
+def close_dask_clients() -> None:
+    """Close the clients (and LocalClusters) started by :func:`dask_client`."""
+    with _clients_lock:
+        for client in _clients.values():
+            cluster = client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        _clients.clear()
 
 
 def run_branch(module: str, family: str, params: dict[str, str], env: dict[str, str]) -> str:
