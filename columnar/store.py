@@ -204,35 +204,27 @@ class FsspecFileInterface(RemoteFileInterface):
         # permissions are the remote storage's business
         return True
 
-    @RemoteFileInterface.retry(uri_base_name="unlink")
-    def unlink(self, path, base=None, silent=True, **kwargs):
+    def _remove_one(self, path, base, silent: bool, method: str, what: str) -> bool:
         fs, p = self.fs_path(path, base)
         try:
-            fs.rm_file(p)
+            getattr(fs, method)(p)
         except Exception as e:  # noqa: BLE001
             if self._missing(fs, p, e):
                 if silent:
                     return False
-                raise FileNotFoundError(f"cannot remove missing file {p}") from e
+                raise FileNotFoundError(f"cannot remove missing {what} {p}") from e
             raise RetryException() from e
         finally:
             self._invalidate(fs, p)
         return True
 
+    @RemoteFileInterface.retry(uri_base_name="unlink")
+    def unlink(self, path, base=None, silent=True, **kwargs):
+        return self._remove_one(path, base, silent, "rm_file", "file")
+
     @RemoteFileInterface.retry(uri_base_name="rmdir")
     def rmdir(self, path, base=None, silent=True, **kwargs):
-        fs, p = self.fs_path(path, base)
-        try:
-            fs.rmdir(p)
-        except Exception as e:  # noqa: BLE001
-            if self._missing(fs, p, e):
-                if silent:
-                    return False
-                raise FileNotFoundError(f"cannot remove missing directory {p}") from e
-            raise RetryException() from e
-        finally:
-            self._invalidate(fs, p)
-        return True
+        return self._remove_one(path, base, silent, "rmdir", "directory")
 
     def _remove_tree(self, fs: Any, path: str) -> None:
         # files one by one, then the directory (fsspec's recursive rm is not reliable for all
