@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import uproot
 
+from columnar import settings
 from columnar.columns import Route, _form_leaves, overlay, resolve_columns
 
 __all__ = [
@@ -115,7 +116,8 @@ REMOTE_RETRY_DELAY = 2.0
 
 
 def is_remote(path: str) -> bool:
-    return "://" in path and not path.startswith("file://")
+    """Whether *path* is a URL of another host (``root://``, ``https://``; not ``file://``)."""
+    return settings.is_url(path) and not path.startswith("file://")
 
 
 def with_retries(func: Callable[[], Any], path: str, what: str) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import order as od
 import scinum
 
+from columnar import settings
 from columnar.config import (
     add_category,
     add_nominal_shift,
@@ -46,12 +47,9 @@ PROCESS_STYLES = {
 
 
 def default_store() -> str:
-    """The store root: ``$COLUMNAR_STORE`` or ``./store``; for a remote store (a URL) its path
-    if it is a ``file://`` URL, else ``./store`` (the generated campaign is read locally)."""
-    path = os.path.expandvars(os.environ.get("COLUMNAR_STORE", "store"))
-    if "://" in path:
-        path = path[len("file://"):] if path.startswith("file://") else "store"
-    return os.path.abspath(path)
+    """The local store directory (``$COLUMNAR_STORE``, law.cfg ``store``, ``./store``; for a
+    remote store ``./store``): the generated campaign is read locally."""
+    return settings.local_store_root()
 
 
 def demo_campaign_dir() -> str:
