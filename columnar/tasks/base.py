@@ -39,6 +39,10 @@ STORE_PART_ORDER = ["analysis", "task_family", "config", "dataset", "shift", "ca
                     "hist_producer"]
 
 
+def _task_ids(struct: Any) -> frozenset[str]:
+    return frozenset(t.task_id for t in law.util.flatten(struct))
+
+
 class ColumnarTaskError(Exception):
     """A task-level error with a message for the user (bad parameter, missing input)."""
 
@@ -273,9 +277,15 @@ class ShiftTask(ConfigTask):
         significant=False,
         description="(internal) the shift this task's own TAFs run with",
     )
+    sibling_shifts = law.CSVParameter(
+        default=(),
+        significant=False,
+        description="(internal) the shifts requested together with this one; per-file tasks of "
+                    "these shifts that read the same inputs run as one pass over them",
+    )
 
     exclude_params_req_get = {"local_shift"}
-    exclude_params_index = {"local_shift"}
+    exclude_params_index = {"local_shift", "sibling_shifts"}
 
     @classmethod
     def modify_param_values(cls, params: OrderedDict) -> OrderedDict:
@@ -386,6 +396,60 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
             if taf_reqs:
                 reqs["taf_reqs"] = taf_reqs
         return reqs
+
+    # -- shifts computed in one pass ----------------------------------------------------------
+
+    #: whether branches of the shifts in ``sibling_shifts`` that read the same inputs run as one
+    #: pass (the first of them, the leader, reads the inputs once and writes all their outputs)
+    shares_pass = False
+
+    def pass_requires(self) -> dict:
+        """The requirements of this branch's pass (all but the pass leader). Tasks of other
+        shifts with the same requirements share the pass."""
+        return {}
+
+    def pass_key(self) -> frozenset[str]:
+        """What must be equal for tasks of several shifts to share a pass: by default the ids of
+        the tasks of :meth:`pass_requires`."""
+        return _task_ids(self.pass_requires())
+
+    def requires(self) -> dict:
+        reqs = self.pass_requires()
+        leader = self.pass_group()[0]
+        if leader is not self:
+            reqs["pass_leader"] = leader
+        return reqs
+
+    def pass_group(self) -> list[law.Task]:
+        """This branch's tasks of the shifts of ``sibling_shifts`` that share its pass, leader
+        first (this task included; one task per resolved shift)."""
+        if not self.shares_pass or self.is_workflow() or len(self.sibling_shifts) < 2:
+            return [self]
+        key = self.pass_key()
+        group: dict[str, law.Task] = {}
+        for shift in self.sibling_shifts:
+            task = self.req(self, shift=shift)
+            if task.task_id == self.task_id:
+                group[task.task_id] = self
+            elif task.task_id not in group and task.pass_key() == key:
+                group[task.task_id] = task
+        return list(group.values()) if self.task_id in group else [self]
+
+    def pass_members(self) -> list[law.Task]:
+        """The tasks whose outputs this branch's run writes: itself (unless its pass leader
+        already did) and, for a leader, the incomplete tasks of its pass group."""
+        group = self.pass_group()
+        members = [] if self.complete() else [self]
+        if group[0] is self:
+            members += [task for task in group[1:] if not task.complete()]
+        return members
+
+    def skip_if_complete(self, by: str) -> bool:
+        """True (with a message) when this branch's outputs exist already, written by *by*."""
+        if not self.complete():
+            return False
+        self.publish_message(f"outputs of branch {self.branch} written by {by}")
+        return True
 
     @property
     def sandbox(self) -> str:

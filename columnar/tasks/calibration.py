@@ -44,6 +44,8 @@ class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
         return self.local_target(f"calib_{self.branch}.parquet")
 
     def run(self) -> None:
+        if self.skip_if_complete("the pass of cf.ReduceEvents"):
+            return
         inputs = self.input()
         path = inputs["lfns"].load(formatter="json")["files"][self.branch]
         calibrator = self.calibrator_inst

@@ -153,7 +153,10 @@ class MergeShiftedHistograms(ShiftSourcesMixin, HistogramParamsMixin, DatasetTas
     """
 
     def requires(self) -> dict:
-        return {shift: MergeHistograms.req(self, shift=shift) for shift in self.shift_names}
+        # the per-file tasks of shifts that read the same inputs run as one pass
+        shifts = tuple(self.shift_names)
+        return {shift: MergeHistograms.req(self, shift=shift, sibling_shifts=shifts)
+                for shift in shifts}
 
     def output(self) -> dict:
         return {v: self.local_target(f"hist_{v}.pickle") for v in self.variables}

@@ -3,27 +3,20 @@ and objects with the columns the analysis needs, then merge them into files of a
 
 from __future__ import annotations
 
-import contextlib
-
 import law
 import luigi
 
 from columnar import settings
-from columnar.columns import get_ak_routes, resolve_columns
 from columnar.config import get_keep_columns
 from columnar.io import (
-    ChunkedReader,
-    ParquetSource,
-    ParquetWriter,
     merge_parquet_files,
     parquet_num_rows,
-    select_columns,
 )
 from columnar.tasks.base import DatasetShiftTask, DatasetWorkflow
 from columnar.tasks.calibration import CalibrateEvents
-from columnar.tasks.chunks import alias_columns, make_reader, shift_aliases, with_aliases
 from columnar.tasks.external import GetDatasetLFNs
 from columnar.tasks.mixins import CalibratorsMixin, ReducerMixin, SelectorMixin
+from columnar.tasks.reduction_pass import run_reduction_pass
 from columnar.tasks.selection import SelectEvents
 from columnar.tasks.targets import (
     file_sizes,
@@ -50,33 +43,61 @@ class ReduceEvents(ReductionParamsMixin, DatasetWorkflow):
 
     Under a shift, the shift's aliases are applied before reduction, so the reduced events hold
     the varied values (e.g. ``Jet.pt`` scaled for ``jec_up``).
+
+    One read per file: the calibrators and the selector run in the same pass where their
+    outputs (of :class:`CalibrateEvents`, :class:`SelectEvents`) do not exist yet, and they are
+    written there; and the shifts requested together (``nominal``, ``jec_up``, ``jec_down``, ...)
+    that read the same inputs are reduced from the same chunks, by the first of them
+    (:mod:`columnar.tasks.reduction_pass`).
     """
 
     run_taf_attr = "reducer_inst"
+    shares_pass = True
+    # before cf.CalibrateEvents and cf.SelectEvents, which then find their outputs written
+    priority = 10
 
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         return cls.reduction_shifts(params)
 
-    def _reqs(self, branch: int) -> dict:
-        return {
-            "lfns": GetDatasetLFNs.req(self),
-            "calibrations": [CalibrateEvents.req(self, calibrator=c, branch=branch)
-                             for c in self.calibrators],
-            "selection": SelectEvents.req(self, branch=branch),
-        }
+    def calibration_tasks(self, branch: int | None = None) -> list[CalibrateEvents]:
+        branch = self.branch if branch is None else branch
+        return [CalibrateEvents.req(self, calibrator=c, branch=branch) for c in self.calibrators]
+
+    def selection_task(self, branch: int | None = None) -> SelectEvents:
+        return SelectEvents.req(self, branch=self.branch if branch is None else branch)
+
+    def _upstream_taf_reqs(self, branch: int | None = None) -> dict:
+        """What the calibrators, the selector and the reducer of the pass require."""
+        reqs = {}
+        for task in self.calibration_tasks(branch):
+            taf_reqs = task.calibrator_inst.run_requires(task)
+            if taf_reqs:
+                reqs[f"calibrator_{task.calibrator}"] = taf_reqs
+        selection = self.selection_task(branch)
+        for key, taf, task in [("selector", selection.selector_inst, selection),
+                               ("reducer", self.reducer_inst, self)]:
+            taf_reqs = taf.run_requires(task)
+            if taf_reqs:
+                reqs[key] = taf_reqs
+        return reqs
 
     def workflow_requires(self) -> dict:
         reqs = super().workflow_requires()
-        reqs.update(self._reqs(branch=-1))
+        reqs["lfns"] = GetDatasetLFNs.req(self)
+        reqs["upstream_taf_reqs"] = self._upstream_taf_reqs(branch=-1)
         return reqs
 
-    def requires(self) -> dict:
-        reqs = self._reqs(branch=self.branch)
-        taf_reqs = self.reducer_inst.run_requires(self)
+    def pass_requires(self) -> dict:
+        reqs = {"lfns": GetDatasetLFNs.req(self)}
+        taf_reqs = self._upstream_taf_reqs()
         if taf_reqs:
             reqs["taf_reqs"] = taf_reqs
         return reqs
+
+    def pass_key(self) -> frozenset[str]:
+        # the calibrations the pass reads or writes must be the same for all its shifts
+        return super().pass_key() | {t.task_id for t in self.calibration_tasks()}
 
     def output(self) -> law.LocalFileTarget:
         return self.local_target(f"events_{self.branch}.parquet")
@@ -88,37 +109,11 @@ class ReduceEvents(ReductionParamsMixin, DatasetWorkflow):
         return specs
 
     def run(self) -> None:
-        inputs = self.input()
-        path = inputs["lfns"].load(formatter="json")["files"][self.branch]
-        reducer = self.reducer_inst
-        reducer.run_setup(self, inputs.get("taf_reqs", {}))
-        aliases = shift_aliases(self)
-        keep = self.keep_specs()
-        columns = keep | reducer.used_column_specs | alias_columns(aliases)
-        with contextlib.ExitStack() as stack:
-            def local(target) -> str:
-                return stack.enter_context(localized_input(target))
-
-            sources = [path, *(local(inp) for inp in inputs["calibrations"])]
-            if "columns" in inputs["selection"]:
-                sources.append(local(inputs["selection"]["columns"]))
-            results_path = local(inputs["selection"]["results"])
-            reader = stack.enter_context(
-                make_reader(self, sources, columns, f"reduce {path}"))
-            results = stack.enter_context(ChunkedReader(
-                [ParquetSource(results_path)], ["*"], chunk_size=self.effective_chunk_size))
-            writer = stack.enter_context(ParquetWriter(
-                stack.enter_context(localized_output(self.output()))))
-            if results.num_events != reader.num_events:
-                raise ValueError(f"selection results {inputs['selection']['results'].path} "
-                                 f"have {results.num_events} events, the input {path} has "
-                                 f"{reader.num_events}")
-            for chunk, selection in zip(reader, results):
-                events = with_aliases(chunk.events, aliases)
-                events = reducer(events, selection=selection.events)
-                writer.write(select_columns(events, resolve_columns(
-                    sorted(keep), get_ak_routes(events))))
-        reducer.run_teardown(self)
+        members = self.pass_members()
+        if not members:
+            self.skip_if_complete(f"the pass of shift '{self.pass_group()[0].shift}'")
+            return
+        run_reduction_pass(self, members)
 
 
 class MergeReductionStats(ReductionParamsMixin, DatasetShiftTask):

@@ -65,6 +65,8 @@ class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
         return outputs
 
     def run(self) -> None:
+        if self.skip_if_complete("the pass of cf.ReduceEvents"):
+            return
         inputs = self.input()
         path = inputs["lfns"].load(formatter="json")["files"][self.branch]
         selector = self.selector_inst
