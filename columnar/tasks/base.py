@@ -32,6 +32,7 @@ from columnar.tasks.workflows import DaskWorkflow, HTCondorWorkflow, SlurmWorkfl
 logger = logging.getLogger("columnar.tasks")
 
 _analysis_cache: dict[str, od.Analysis] = {}
+_params_cache: dict[type, list] = {}
 
 #: order of the parts of the store path (parts not listed come last, in insertion order)
 STORE_PART_ORDER = ["analysis", "task_family", "config", "dataset", "shift", "calibrator",
@@ -120,6 +121,15 @@ class AnalysisTask(law.Task):
     exclude_params_index = {"analysis"}
 
     # -- parameter resolution ------------------------------------------------------------------
+
+    @classmethod
+    def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
+        # luigi walks dir(cls) on every call (each task creation, req and parameter lookup);
+        # the parameters of a task class are fixed once it is defined
+        params = _params_cache.get(cls)
+        if params is None:
+            params = _params_cache[cls] = super().get_params()
+        return list(params)
 
     @classmethod
     def req_params(cls, inst: law.Task, **kwargs: Any) -> dict:

@@ -46,6 +46,7 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
     """
 
     run_taf_attr = "hist_producer_inst"
+    shares_pass = True
 
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
@@ -57,7 +58,7 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
         reqs["producers"] = [ProduceColumns.req(self, producer=p) for p in self.producers]
         return reqs
 
-    def requires(self) -> dict:
+    def pass_requires(self) -> dict:
         reqs = {
             "events": MergeReducedEvents.req(self, branch=self.branch),
             "producers": [ProduceColumns.req(self, producer=p, branch=self.branch)
@@ -91,32 +92,44 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
                 f"the category_ids producer) to --producers ({', '.join(self.producers)})")
 
     def run(self) -> None:
-        outputs = self.output()
-        todo = [v for v, target in outputs.items() if not target.exists()]
+        """Fill the missing histograms of this branch and, as the leader of a pass, of the other
+        shifts that read the same inputs (e.g. nominal and the weight shifts), in one read."""
+        members = self.pass_members()
+        if not members:
+            self.skip_if_complete(f"the pass of shift '{self.pass_group()[0].shift}'")
+            return
+        todo = {task: [v for v, target in task.output().items() if not target.exists()]
+                for task in members}
         inputs = self.input()
         with localized_inputs([inputs["events"], *inputs["producers"]]) as paths:
+            self.check_columns(paths, sorted({v for names in todo.values() for v in names}))
             hists = self._fill(inputs, paths, todo)
-        for name, h in hists.items():
-            dump_pickle_target(h, outputs[name])
+        for task, task_hists in hists.items():
+            outputs = task.output()
+            for name, h in task_hists.items():
+                dump_pickle_target(h, outputs[name])
 
-    def _fill(self, inputs: dict, paths: list[str], todo: list[str]) -> dict:
-        self.check_columns(paths, todo)
+    def _fill(self, inputs: dict, paths: list[str], todo: dict) -> dict:
         hist_producer = self.hist_producer_inst
         hist_producer.run_setup(self, inputs.get("taf_reqs", {}))
-        aliases = shift_aliases(self)
-        columns = {"category_ids"} | hist_producer.used_column_specs | alias_columns(aliases)
-        for name in todo:
-            for variable in self._variables(name):
-                columns |= variable_columns(variable)
-        hists = {name: create_hist(self._variables(name)) for name in todo}
+        columns = {"category_ids"} | hist_producer.used_column_specs
+        for task, names in todo.items():
+            columns |= alias_columns(shift_aliases(task))
+            for name in names:
+                for variable in self._variables(name):
+                    columns |= variable_columns(variable)
+        hists = {task: {name: create_hist(self._variables(name)) for name in names}
+                 for task, names in todo.items()}
         process_id = self.dataset_inst.processes.get_first().id
         with make_reader(self, paths, columns, f"histograms {self.dataset}") as reader:
             for chunk in reader:
-                events, weight = hist_producer(with_aliases(chunk.events, aliases))
-                for name, h in hists.items():
-                    fill_hist(h, events, self._variables(name), weight,
-                              category_ids=events.category_ids, process_id=process_id,
-                              shift=self.shift)
+                for task, task_hists in hists.items():
+                    events, weight = task.hist_producer_inst(
+                        with_aliases(chunk.events, shift_aliases(task)))
+                    for name, h in task_hists.items():
+                        fill_hist(h, events, self._variables(name), weight,
+                                  category_ids=events.category_ids, process_id=process_id,
+                                  shift=task.shift)
         hist_producer.run_teardown(self)
         return hists
 

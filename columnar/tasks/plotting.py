@@ -54,8 +54,9 @@ def parse_settings(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMixin, ConfigTask):
     """Common parameters and inputs of the plot tasks."""
 
-    file_types = law.CSVParameter(default=("png", "pdf"),
-                                  description="file types of the plots (png, pdf)")
+    file_types = law.CSVParameter(default=("png",),
+                                  description="file types of the plots: png (default), pdf or "
+                                              "both (png,pdf)")
     shape_norm = luigi.BoolParameter(default=False,
                                      description="normalise each process to unit area")
     process_settings = law.CSVParameter(
