@@ -16,7 +16,10 @@ from columnar.tasks import (  # noqa: E402, F401
     external,
     histograms,
     plotting,
+    processes,
     production,
     reduction,
     selection,
 )
+
+processes.install()

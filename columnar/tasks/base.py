@@ -120,6 +120,17 @@ class AnalysisTask(law.Task):
 
     exclude_params_index = {"analysis"}
 
+    #: modules this task's run imports lazily: imported in the main process before luigi forks
+    #: a process for it (``--workers > 1``), so that all task processes inherit them
+    preload_modules: tuple[str, ...] = ()
+    #: whether the run is bookkeeping only (fast), so that it needs no process of its own
+    light_run = False
+
+    def runs_in_main_process(self) -> bool:
+        """With ``--workers > 1``: run this task in the main process instead of forking one
+        for it (see :mod:`columnar.tasks.processes`)."""
+        return self.light_run
+
     # -- parameter resolution ------------------------------------------------------------------
 
     @classmethod
@@ -374,6 +385,8 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
     run_taf_attr: str | None = None
     allow_empty_sandbox = True
 
+    preload_modules = ("numpy.ma", "vector._compute.*")
+
     # one listing per directory to check which branches exist (also for a remote store)
     output_collection_cls = SiblingCollection
     # the branches are known before anything runs: require them statically, which lets luigi
@@ -453,6 +466,13 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
         if group[0] is self:
             members += [task for task in group[1:] if not task.complete()]
         return members
+
+    def runs_in_main_process(self) -> bool:
+        # a local workflow only requires its branches; a branch whose outputs exist (written by
+        # another pass) has nothing to do
+        if self.is_workflow():
+            return self.workflow == "local"
+        return not self.pass_members()
 
     def skip_if_complete(self, by: str) -> bool:
         """True (with a message) when this branch's outputs exist already, written by *by*."""

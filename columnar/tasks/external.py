@@ -32,6 +32,8 @@ class GetDatasetLFNs(DatasetShiftTask):
     ``tune_up`` with other files) is implemented here: everything downstream reads those files.
     """
 
+    light_run = True
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         return dataset_variations(cls.dataset_from_params(params)), set()

@@ -137,6 +137,8 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
 class MergeHistograms(HistogramParamsMixin, DatasetShiftTask):
     """Merge the histograms of all files of a dataset, one file per variable."""
 
+    light_run = True
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         local, upstream = cls.histogram_shifts(params)
@@ -164,6 +166,8 @@ class MergeShiftedHistograms(ShiftSourcesMixin, HistogramParamsMixin, DatasetTas
     A shift that neither the dataset's tasks nor anything upstream implement (always so for
     data) resolves to the nominal task, whose histogram is used for that shift.
     """
+
+    light_run = True
 
     def requires(self) -> dict:
         # the per-file tasks of shifts that read the same inputs run as one pass

@@ -54,6 +54,8 @@ def parse_settings(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 class PlotBase(DatasetsMixin, ProcessesMixin, CategoriesMixin, HistogramParamsMixin, ConfigTask):
     """Common parameters and inputs of the plot tasks."""
 
+    preload_modules = ("matplotlib.pyplot", "mplhep", "columnar.plotting.variables")
+
     file_types = law.CSVParameter(default=("png",),
                                   description="file types of the plots: png (default), pdf or "
                                               "both (png,pdf)")

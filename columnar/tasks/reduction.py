@@ -119,6 +119,8 @@ class ReduceEvents(ReductionParamsMixin, DatasetWorkflow):
 class MergeReductionStats(ReductionParamsMixin, DatasetShiftTask):
     """Plan the merging of a dataset's reduced files into groups of about a target size."""
 
+    light_run = True
+
     merge_target_mb = luigi.FloatParameter(
         default=0.0,
         description="target size of merged files in MB; default from law.cfg [columnar] "

@@ -104,6 +104,8 @@ class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
 class MergeSelectionStats(CalibratorsMixin, SelectorMixin, DatasetShiftTask):
     """Sum the selection statistics of all files of a dataset."""
 
+    light_run = True
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         local, upstream = SelectEvents.get_known_shifts(params)
