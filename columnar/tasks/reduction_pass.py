@@ -167,10 +167,12 @@ def run_reduction_pass(leader: law.Task, tasks: list[law.Task]) -> None:
             for member in members:
                 member(events)
 
+        # before the parquet files appear: a complete reduction implies complete selections
+        computed = [m for m in members if m.stats is not None]
+        runs_stats = read_runs_stats([path]) if is_mc and computed else {}
+        for member in computed:
+            member.stats.update(runs_stats)
+            member.selection.output()["stats"].dump(member.stats, formatter="json", indent=1)
+
     for taf, task in set_up:
         taf.run_teardown(task)
-    computed = [m for m in members if m.stats is not None]
-    runs_stats = read_runs_stats([path]) if is_mc and computed else {}
-    for member in computed:
-        member.stats.update(runs_stats)
-        member.selection.output()["stats"].dump(member.stats, formatter="json", indent=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 import law
+import luigi
 
 from columnar.io import ParquetWriter, read_runs_stats, select_columns
 from columnar.selectors.stats import increment_stats, merge_stats
@@ -106,19 +107,29 @@ class MergeSelectionStats(CalibratorsMixin, SelectorMixin, DatasetShiftTask):
 
     light_run = True
 
+    reducer = luigi.Parameter(
+        default="",
+        significant=False,
+        description="(internal) set when the statistics are needed on the way to reduced events "
+                    "of this reducer: then they come from the pass of cf.ReduceEvents, which "
+                    "writes the outputs of cf.SelectEvents, instead of cf.SelectEvents itself",
+    )
+
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
         local, upstream = SelectEvents.get_known_shifts(params)
         return set(), local | upstream
 
-    def requires(self) -> SelectEvents:
+    def requires(self) -> law.Task:
+        if self.reducer:
+            return self.req_task("cf.ReduceEvents", reducer=self.reducer)
         return SelectEvents.req(self)
 
     def output(self) -> law.LocalFileTarget:
         return self.local_target("stats.json")
 
     def run(self) -> None:
-        collection = self.input()["collection"]
+        collection = SelectEvents.req(self).output()["collection"]
         stats = merge_stats(*(inp["stats"].load(formatter="json")
                               for inp in collection.targets.values()))
         self.output().dump(stats, formatter="json", indent=1)
