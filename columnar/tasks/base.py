@@ -436,6 +436,11 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
         the tasks of :meth:`pass_requires`."""
         return _task_ids(self.pass_requires())
 
+    def _cached_pass_key(self) -> frozenset[str]:
+        if "_pass_key" not in self.__dict__:
+            self._pass_key = self.pass_key()
+        return self._pass_key
+
     def requires(self) -> dict:
         reqs = self.pass_requires()
         leader = self.pass_group()[0]
@@ -448,15 +453,18 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
         first (this task included; one task per resolved shift)."""
         if not self.shares_pass or self.is_workflow() or len(self.sibling_shifts) < 2:
             return [self]
-        key = self.pass_key()
+        if "_pass_group" in self.__dict__:  # built once per task: the graph asks many times
+            return self._pass_group
+        key = self._cached_pass_key()
         group: dict[str, law.Task] = {}
         for shift in self.sibling_shifts:
             task = self.req(self, shift=shift)
             if task.task_id == self.task_id:
                 group[task.task_id] = self
-            elif task.task_id not in group and task.pass_key() == key:
+            elif task.task_id not in group and task._cached_pass_key() == key:
                 group[task.task_id] = task
-        return list(group.values()) if self.task_id in group else [self]
+        self._pass_group = list(group.values()) if self.task_id in group else [self]
+        return self._pass_group
 
     def pass_members(self) -> list[law.Task]:
         """The tasks whose outputs this branch's run writes: itself (unless its pass leader
