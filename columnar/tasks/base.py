@@ -418,6 +418,11 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
             taf_reqs = getattr(self, self.run_taf_attr).run_requires(self)
             if taf_reqs:
                 reqs["taf_reqs"] = taf_reqs
+        # jobs of the other shifts of a pass start when the pass leader's jobs are done
+        if self.shares_pass and len(self.sibling_shifts) > 1:
+            leader = self.req(self, branch=0).pass_group()[0]
+            if leader.shift != self.shift:
+                reqs["pass_leader"] = self.req(self, shift=leader.shift, branch=-1)
         return reqs
 
     # -- shifts computed in one pass ----------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Shifts computed in one pass: the calibration, selection and reduction of all shifts of a file
+from one read of NanoAOD, the histograms of all shifts of the same inputs from one read, and
+where luigi runs which task with several workers."""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+
+import awkward as ak
+import hist
+import luigi
+import numpy as np
+import pytest
+
+from columnar.io import ParquetSource, RootSource
+from columnar.tasks.base import load_analysis
+from tests.taskutil import make_task, run_task, store_files
+from tests.test_tasks_shifts import VARIABLES, expected_tt
+
+CHUNK = 1000
+
+
+def task(name: str, analysis: str, **kwargs):
+    if name in ("CreateHistograms", "MergeHistograms", "MergeShiftedHistograms"):
+        kwargs.setdefault("variables", VARIABLES)
+    return make_task(name, analysis, chunk_size=CHUNK, **kwargs)
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """(path, start, stop) of every chunk read from a ROOT or parquet file, per file kind."""
+    calls = collections.defaultdict(list)
+    for cls, kind in [(RootSource, "root"), (ParquetSource, "parquet")]:
+        def read(self, routes, start, stop, _orig=cls.read, _kind=kind):
+            calls[_kind].append((self.path, start, stop))
+            return _orig(self, routes, start, stop)
+
+        monkeypatch.setattr(cls, "read", read)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def config(analysis):
+    return load_analysis(analysis).get_config("demo")
+
+
+@pytest.fixture(scope="module")
+def shifted(analysis, store):
+    """The histograms of tt with the jec and btag shifts, from an empty store."""
+    return task("MergeShiftedHistograms", analysis, dataset="tt", shift_sources=("jec", "btag"))
+
+
+def test_all_shifts_of_a_file_from_one_read(shifted, analysis, store, config, reads):
+    assert run_task(shifted)
+    files = config.x.get_dataset_files(config, config.get_dataset("tt"))
+    # every chunk of every NanoAOD file was read exactly once (not once per jec shift and step)
+    root_reads = collections.Counter(reads["root"])
+    assert {path for path, _, _ in root_reads} == set(files)
+    assert set(root_reads.values()) == {1}
+    # ... and each task of every shift has its outputs, in its own place
+    for shift in ("nominal", "jec_up", "jec_down"):
+        for family in ("CalibrateEvents", "SelectEvents", "ReduceEvents"):
+            t = task(family, analysis, dataset="tt", shift=shift)
+            assert t.complete(), f"{family} {shift}"
+    assert task("CalibrateEvents", analysis, dataset="tt", shift="jec_up").shift == "nominal"
+    # the histograms of the weight shifts were filled in the pass of nominal: the merged
+    # reduced events of nominal were read once per chunk, not once per shift
+    merged = [r for r in reads["parquet"] if "cf.MergeReducedEvents" in r[0]
+              and f"{os.sep}nominal{os.sep}" in r[0]]
+    producer_reads = 2  # features and weights, each once
+    assert len(merged) == len(set(merged)) * (producer_reads + 1)
+
+
+@pytest.mark.parametrize("shift, jet_scale, btag", [
+    ("jec_up", 1.03, "nominal"), ("jec_down", 0.97, "nominal"), ("btag_down", 1.0, "down"),
+])
+def test_histograms_of_a_pass_equal_independent_computation(shifted, config, shift, jet_scale,
+                                                             btag):
+    assert shifted.complete()
+    with open(shifted.output()["ht"].path, "rb") as f:
+        h = pickle.load(f)
+    expected = expected_tt(config, jet_scale=jet_scale, btag=btag)["ht"]
+    for cat_id, counts in expected.items():
+        got = h[{"category": hist.loc(cat_id), "process": sum, "shift": shift}]
+        np.testing.assert_allclose(got.values(flow=True), counts, rtol=1e-6, atol=1e-9,
+                                   err_msg=f"{shift} {cat_id}")
+
+
+def test_pass_reads_existing_selection(analysis, tmp_path, monkeypatch, reads):
+    """Outputs of steps that exist already are read, not computed and written again."""
+    monkeypatch.setenv("COLUMNAR_STORE", str(tmp_path))
+    selection = task("SelectEvents", analysis, dataset="dy")
+    assert run_task(selection)
+    before = store_files(str(tmp_path))
+    reads.clear()
+    reduction = task("ReduceEvents", analysis, dataset="dy")
+    assert run_task(reduction)
+    after = store_files(str(tmp_path))
+    assert {p: m for p, m in after.items() if p in before} == before
+    new = {os.path.relpath(p, tmp_path).split(os.sep)[1] for p in set(after) - set(before)}
+    assert new == {"cf.ReduceEvents"}
+    results = [r for r in reads["parquet"] if os.path.basename(r[0]).startswith("results_")]
+    assert results, "the existing selection results were not read"
+    # the same reduced events as when the pass computes the selection itself
+    monkeypatch.setenv("COLUMNAR_STORE", str(tmp_path / "fresh"))
+    fresh = task("ReduceEvents", analysis, dataset="dy")
+    assert run_task(fresh)
+    for branch, target in reduction.output()["collection"].targets.items():
+        other = fresh.output()["collection"].targets[branch]
+        assert ak.from_parquet(target.path).to_list() == ak.from_parquet(other.path).to_list()
+
+
+def test_bookkeeping_runs_in_the_main_process(analysis, tmp_path, monkeypatch):
+    """With two workers, only tasks that compute something get a process of their own."""
+    monkeypatch.setenv("COLUMNAR_STORE", str(tmp_path))
+    started = []
+
+    def on_start(t):
+        started.append((t.task_family, getattr(t, "branch", None), os.getpid()))
+
+    t = task("MergeShiftedHistograms", analysis, dataset="dy", shift_sources=("jec", "btag"))
+    luigi.Task.event_handler(luigi.Event.START)(on_start)
+    try:
+        assert run_task(t, workers=2)
+    finally:
+        luigi.Task._event_callbacks[luigi.Task][luigi.Event.START].discard(on_start)
+    assert t.complete()
+    # START events of forked task processes are not seen here: what is seen ran here
+    here = collections.Counter(family for family, _, pid in started if pid == os.getpid())
+    for family in ("cf.GetDatasetLFNs", "cf.MergeSelectionStats", "cf.MergeReductionStats",
+                   "cf.MergeHistograms", "cf.MergeShiftedHistograms"):
+        assert here[family] >= 1, family
+    # the passes of nominal ran in task processes; jec_up/down found their outputs written
+    n_files = len(task("ReduceEvents", analysis, dataset="dy").get_branch_map())
+    reductions = [(b, pid) for family, b, pid in started
+                  if family == "cf.ReduceEvents" and b is not None and b >= 0]
+    assert len(reductions) == 2 * n_files
+    assert "cf.ProduceColumns" not in {family for family, b, _ in started if b is not None
+                                       and b >= 0}
