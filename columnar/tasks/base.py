@@ -418,28 +418,40 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
             taf_reqs = getattr(self, self.run_taf_attr).run_requires(self)
             if taf_reqs:
                 reqs["taf_reqs"] = taf_reqs
-        # jobs of the other shifts of a pass start when the pass leader's jobs are done
-        if self.shares_pass and len(self.sibling_shifts) > 1:
-            leader = self.req(self, branch=0).pass_group()[0]
-            if leader.shift != self.shift:
-                reqs["pass_leader"] = self.req(self, shift=leader.shift, branch=-1)
+        # jobs of the other tasks of a pass start when the pass leader's jobs are done
+        if self.shares_pass:
+            if "_leader_workflow" not in self.__dict__:
+                first = self.req(self, branch=0)
+                leader = first.pass_group()[0]
+                self._leader_workflow = (None if leader is first
+                                         else leader.req(leader, branch=-1))
+            if self._leader_workflow is not None:
+                reqs["pass_leader"] = self._leader_workflow
         return reqs
 
-    # -- shifts computed in one pass ----------------------------------------------------------
+    # -- several tasks computed in one pass ----------------------------------------------------
 
-    #: whether branches of the shifts in ``sibling_shifts`` that read the same inputs run as one
-    #: pass (the first of them, the leader, reads the inputs once and writes all their outputs)
+    #: whether this branch and the same branch of its pass candidates (the other shifts of
+    #: ``sibling_shifts``) that read the same inputs run as one pass: the first of them, the
+    #: leader, reads the inputs once and writes all their outputs
     shares_pass = False
 
     def pass_requires(self) -> dict:
-        """The requirements of this branch's pass (all but the pass leader). Tasks of other
-        shifts with the same requirements share the pass."""
+        """The requirements of this branch's own computation (those of a pass are the union of
+        its tasks')."""
         return {}
 
     def pass_key(self) -> frozenset[str]:
-        """What must be equal for tasks of several shifts to share a pass: by default the ids of
-        the tasks of :meth:`pass_requires`."""
+        """What must be equal for tasks to share a pass: by default the ids of the tasks of
+        :meth:`pass_requires`."""
         return _task_ids(self.pass_requires())
+
+    def pass_candidates(self) -> list[law.Task]:
+        """Tasks that may share this branch's pass: the same branch under the shifts of
+        ``sibling_shifts``."""
+        if len(self.sibling_shifts) < 2:
+            return []
+        return [self.req(self, shift=shift) for shift in self.sibling_shifts]
 
     def _cached_pass_key(self) -> frozenset[str]:
         if "_pass_key" not in self.__dict__:
@@ -448,22 +460,22 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
 
     def requires(self) -> dict:
         reqs = self.pass_requires()
-        leader = self.pass_group()[0]
-        if leader is not self:
-            reqs["pass_leader"] = leader
+        group = self.pass_group()
+        if group[0] is not self:
+            reqs["pass_leader"] = group[0]
+        elif len(group) > 1:  # what the other tasks of the pass need
+            reqs["pass_tasks"] = [task.pass_requires() for task in group[1:]]
         return reqs
 
     def pass_group(self) -> list[law.Task]:
-        """This branch's tasks of the shifts of ``sibling_shifts`` that share its pass, leader
-        first (this task included; one task per resolved shift)."""
-        if not self.shares_pass or self.is_workflow() or len(self.sibling_shifts) < 2:
+        """The tasks of this branch's pass, leader first (this task included, no duplicates)."""
+        if not self.shares_pass or self.is_workflow():
             return [self]
         if "_pass_group" in self.__dict__:  # built once per task: the graph asks many times
             return self._pass_group
         key = self._cached_pass_key()
         group: dict[str, law.Task] = {}
-        for shift in self.sibling_shifts:
-            task = self.req(self, shift=shift)
+        for task in self.pass_candidates():
             if task.task_id == self.task_id:
                 group[task.task_id] = self
             elif task.task_id not in group and task._cached_pass_key() == key:

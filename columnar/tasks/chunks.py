@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 import awkward as ak
+import luigi
 
 from columnar.array_function import TaskArrayFunction
 from columnar.columns import Route, apply_aliases, get_ak_routes, resolve_columns
@@ -54,6 +55,11 @@ def used_specs(tafs: Iterable[TaskArrayFunction]) -> set[str]:
     for taf in tafs:
         specs |= taf.used_column_specs
     return specs
+
+
+def taf_inputs(taf: TaskArrayFunction, task) -> dict:
+    """The outputs of what the TAF requires for *task* (its setup hook's ``inputs``)."""
+    return luigi.task.getpaths(taf.run_requires(task))
 
 
 def make_reader(task, paths: Sequence[str], columns: Iterable[str], label: str) -> ChunkedReader:

@@ -55,13 +55,16 @@ class CreateHistograms(HistogramParamsMixin, MergedEventsWorkflow):
     def workflow_requires(self) -> dict:
         reqs = super().workflow_requires()
         reqs["events"] = MergeReducedEvents.req(self)
-        reqs["producers"] = [ProduceColumns.req(self, producer=p) for p in self.producers]
+        reqs["producers"] = [ProduceColumns.req(self, producer=p,
+                                                sibling_producers=self.producers)
+                             for p in self.producers]
         return reqs
 
     def pass_requires(self) -> dict:
         reqs = {
             "events": MergeReducedEvents.req(self, branch=self.branch),
-            "producers": [ProduceColumns.req(self, producer=p, branch=self.branch)
+            "producers": [ProduceColumns.req(self, producer=p, branch=self.branch,
+                                             sibling_producers=self.producers)
                           for p in self.producers],
         }
         taf_reqs = self.hist_producer_inst.run_requires(self)

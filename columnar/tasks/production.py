@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import law
 
 from columnar.columns import resolve_columns
@@ -12,6 +14,7 @@ from columnar.tasks.chunks import (
     make_reader,
     produced_routes,
     shift_aliases,
+    taf_inputs,
     with_aliases,
 )
 from columnar.tasks.mixins import ProducerMixin
@@ -23,10 +26,22 @@ class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
     """Run the producer on each merged file of reduced events; write the columns it produces.
 
     Producers read the reduced events only; a column that reduction dropped is an error that
-    names the producer, the column and the config entry to change.
+    names the producer, the column and the config entry to change. The producers requested
+    together (``--producers`` of the task that reads their columns) run in one pass over each
+    file, led by the first of them.
     """
 
     run_taf_attr = "producer_inst"
+    shares_pass = True
+
+    sibling_producers = law.CSVParameter(
+        default=(),
+        significant=False,
+        description="(internal) the producers requested together with this one; they run in "
+                    "one pass over the reduced events",
+    )
+
+    exclude_params_index = {"sibling_producers"}
 
     @classmethod
     def get_known_shifts(cls, params: dict) -> tuple[set[str], set[str]]:
@@ -38,12 +53,21 @@ class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
         reqs["events"] = MergeReducedEvents.req(self)
         return reqs
 
-    def requires(self) -> dict:
+    def pass_requires(self) -> dict:
         reqs = {"events": MergeReducedEvents.req(self, branch=self.branch)}
         taf_reqs = self.producer_inst.run_requires(self)
         if taf_reqs:
             reqs["taf_reqs"] = taf_reqs
         return reqs
+
+    def pass_key(self) -> frozenset[str]:
+        # producers with the same reduced events share a pass (their own requirements differ)
+        return frozenset([MergeReducedEvents.req(self, branch=self.branch).task_id])
+
+    def pass_candidates(self) -> list[law.Task]:
+        if len(self.sibling_producers) < 2:
+            return []
+        return [self.req(self, producer=p) for p in self.sibling_producers]
 
     def output(self) -> law.LocalFileTarget:
         return self.local_target(f"columns_{self.branch}.parquet")
@@ -64,17 +88,26 @@ class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
                 f"of config '{self.config}' (columnar.config.set_keep_columns)")
 
     def run(self) -> None:
-        inputs = self.input()
-        with localized_input(inputs["events"]) as path:
-            self.check_inputs(path)
-            producer = self.producer_inst
-            producer.run_setup(self, inputs.get("taf_reqs", {}))
-            aliases = shift_aliases(self)
-            columns = producer.used_column_specs | alias_columns(aliases)
-            with make_reader(self, [path], columns, f"produce {self.producer}") as reader, \
-                    localized_output(self.output()) as out_path, \
-                    ParquetWriter(out_path) as writer:
+        members = self.pass_members()
+        if not members:
+            self.skip_if_complete(f"the pass of producer '{self.pass_group()[0].producer}'")
+            return
+        with localized_input(self.input()["events"]) as path, contextlib.ExitStack() as stack:
+            columns: set[str] = set()
+            writers = []
+            for task in members:
+                task.check_inputs(path)
+                task.producer_inst.run_setup(task, taf_inputs(task.producer_inst, task))
+                columns |= task.producer_inst.used_column_specs | alias_columns(
+                    shift_aliases(task))
+                writers.append(stack.enter_context(ParquetWriter(
+                    stack.enter_context(localized_output(task.output())))))
+            label = f"produce {','.join(task.producer for task in members)}"
+            with make_reader(self, [path], columns, label) as reader:
                 for chunk in reader:
-                    events = producer(with_aliases(chunk.events, aliases))
-                    writer.write(select_columns(events, produced_routes(events, [producer])))
-        producer.run_teardown(self)
+                    for task, writer in zip(members, writers):
+                        producer = task.producer_inst
+                        events = producer(with_aliases(chunk.events, shift_aliases(task)))
+                        writer.write(select_columns(events, produced_routes(events, [producer])))
+        for task in members:
+            task.producer_inst.run_teardown(task)

@@ -16,7 +16,6 @@ from typing import Any
 
 import awkward as ak
 import law
-import luigi
 
 from columnar.columns import get_ak_routes, overlay, resolve_columns
 from columnar.io import ChunkedReader, ParquetSource, ParquetWriter, read_runs_stats, select_columns
@@ -26,14 +25,10 @@ from columnar.tasks.chunks import (
     make_reader,
     produced_routes,
     shift_aliases,
+    taf_inputs,
     with_aliases,
 )
 from columnar.tasks.targets import localized_input, localized_output
-
-
-def taf_inputs(taf, task: law.Task) -> dict:
-    """The outputs of what the TAF requires for *task* (its setup hook's ``inputs``)."""
-    return luigi.task.getpaths(taf.run_requires(task))
 
 
 @dataclass
