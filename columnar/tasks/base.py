@@ -418,15 +418,17 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
             taf_reqs = getattr(self, self.run_taf_attr).run_requires(self)
             if taf_reqs:
                 reqs["taf_reqs"] = taf_reqs
-        # jobs of the other tasks of a pass start when the pass leader's jobs are done
+        # jobs of the other tasks of a pass start when the pass leader's jobs are done, and
+        # those of the leader when what the other tasks need exists
         if self.shares_pass:
-            if "_leader_workflow" not in self.__dict__:
+            if "_pass_workflow_reqs" not in self.__dict__:
                 first = self.req(self, branch=0)
-                leader = first.pass_group()[0]
-                self._leader_workflow = (None if leader is first
-                                         else leader.req(leader, branch=-1))
-            if self._leader_workflow is not None:
-                reqs["pass_leader"] = self._leader_workflow
+                group = first.pass_group()
+                self._pass_workflow_reqs = (
+                    {"pass_leader": group[0].req(group[0], branch=-1)} if group[0] is not first
+                    else {"pass_tasks": [getattr(task, task.run_taf_attr).run_requires(task)
+                                         for task in group[1:] if task.run_taf_attr]})
+            reqs.update(self._pass_workflow_reqs)
         return reqs
 
     # -- several tasks computed in one pass ----------------------------------------------------
