@@ -8,6 +8,11 @@ import os
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=gc.freeze, after_in_parent=gc.unfreeze)
 
+from columnar.tasks import processes  # noqa: E402
+
+# before the task modules import the column libraries: the manager is a fork of this process
+processes.start_law_manager()
+
 # register every task family whichever module is imported first: a batch job runs
 # "law run columnar.tasks.<module>.<Task>" with the command line of the submitting run, which
 # may name parameters of other families (--cf.SelectEvents-job-memory 4000)
@@ -16,7 +21,6 @@ from columnar.tasks import (  # noqa: E402, F401
     external,
     histograms,
     plotting,
-    processes,
     production,
     reduction,
     selection,

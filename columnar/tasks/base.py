@@ -26,6 +26,7 @@ import order as od
 
 from columnar import settings
 from columnar.config import get_default
+from columnar.tasks.passes import PassMixin
 from columnar.tasks.targets import SiblingCollection
 from columnar.tasks.workflows import DaskWorkflow, HTCondorWorkflow, SlurmWorkflow
 
@@ -38,10 +39,6 @@ _params_cache: dict[type, list] = {}
 STORE_PART_ORDER = ["analysis", "task_family", "config", "dataset", "shift", "calibrator",
                     "calibrators", "selector", "reducer", "producer", "producers",
                     "hist_producer"]
-
-
-def _task_ids(struct: Any) -> frozenset[str]:
-    return frozenset(t.task_id for t in law.util.flatten(struct))
 
 
 class ColumnarTaskError(Exception):
@@ -358,14 +355,16 @@ class DatasetShiftTask(DatasetTask, ShiftTask):
         return parts
 
 
-class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCondorWorkflow,
-                      DaskWorkflow, law.SandboxTask):
+class DatasetWorkflow(PassMixin, DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow,
+                      HTCondorWorkflow, DaskWorkflow, law.SandboxTask):
     """A per-file workflow of one dataset: one branch per input file, run in-process
     (``--workflow local``, the default), as Slurm or HTCondor jobs or on a dask cluster (see
     :mod:`columnar.tasks.workflows`).
 
     A branch runs in the law sandbox of the TAF it runs (its ``sandbox`` attribute, e.g.
     ``@producer(..., sandbox="venv::~/venvs/ml")``), and in-process when the TAF sets none.
+    Branches of several tasks that read the same inputs may run as one pass
+    (:mod:`columnar.tasks.passes`).
     """
 
     workflow = luigi.Parameter(
@@ -418,81 +417,8 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
             taf_reqs = getattr(self, self.run_taf_attr).run_requires(self)
             if taf_reqs:
                 reqs["taf_reqs"] = taf_reqs
-        # jobs of the other tasks of a pass start when the pass leader's jobs are done, and
-        # those of the leader when what the other tasks need exists
-        if self.shares_pass:
-            if "_pass_workflow_reqs" not in self.__dict__:
-                first = self.req(self, branch=0)
-                group = first.pass_group()
-                self._pass_workflow_reqs = (
-                    {"pass_leader": group[0].req(group[0], branch=-1)} if group[0] is not first
-                    else {"pass_tasks": [getattr(task, task.run_taf_attr).run_requires(task)
-                                         for task in group[1:] if task.run_taf_attr]})
-            reqs.update(self._pass_workflow_reqs)
+        reqs.update(self.pass_workflow_requires())
         return reqs
-
-    # -- several tasks computed in one pass ----------------------------------------------------
-
-    #: whether this branch and the same branch of its pass candidates (the other shifts of
-    #: ``sibling_shifts``) that read the same inputs run as one pass: the first of them, the
-    #: leader, reads the inputs once and writes all their outputs
-    shares_pass = False
-
-    def pass_requires(self) -> dict:
-        """The requirements of this branch's own computation (those of a pass are the union of
-        its tasks')."""
-        return {}
-
-    def pass_key(self) -> frozenset[str]:
-        """What must be equal for tasks to share a pass: by default the ids of the tasks of
-        :meth:`pass_requires`."""
-        return _task_ids(self.pass_requires())
-
-    def pass_candidates(self) -> list[law.Task]:
-        """Tasks that may share this branch's pass: the same branch under the shifts of
-        ``sibling_shifts``."""
-        if len(self.sibling_shifts) < 2:
-            return []
-        return [self.req(self, shift=shift) for shift in self.sibling_shifts]
-
-    def _cached_pass_key(self) -> frozenset[str]:
-        if "_pass_key" not in self.__dict__:
-            self._pass_key = self.pass_key()
-        return self._pass_key
-
-    def requires(self) -> dict:
-        reqs = self.pass_requires()
-        group = self.pass_group()
-        if group[0] is not self:
-            reqs["pass_leader"] = group[0]
-        elif len(group) > 1:  # what the other tasks of the pass need
-            reqs["pass_tasks"] = [task.pass_requires() for task in group[1:]]
-        return reqs
-
-    def pass_group(self) -> list[law.Task]:
-        """The tasks of this branch's pass, leader first (this task included, no duplicates)."""
-        if not self.shares_pass or self.is_workflow():
-            return [self]
-        if "_pass_group" in self.__dict__:  # built once per task: the graph asks many times
-            return self._pass_group
-        key = self._cached_pass_key()
-        group: dict[str, law.Task] = {}
-        for task in self.pass_candidates():
-            if task.task_id == self.task_id:
-                group[task.task_id] = self
-            elif task.task_id not in group and task._cached_pass_key() == key:
-                group[task.task_id] = task
-        self._pass_group = list(group.values()) if self.task_id in group else [self]
-        return self._pass_group
-
-    def pass_members(self) -> list[law.Task]:
-        """The tasks whose outputs this branch's run writes: itself (unless its pass leader
-        already did) and, for a leader, the incomplete tasks of its pass group."""
-        group = self.pass_group()
-        members = [] if self.complete() else [self]
-        if group[0] is self:
-            members += [task for task in group[1:] if not task.complete()]
-        return members
 
     def runs_in_main_process(self) -> bool:
         # a local workflow only requires its branches; a branch whose outputs exist (written by
@@ -500,13 +426,6 @@ class DatasetWorkflow(DatasetShiftTask, law.LocalWorkflow, SlurmWorkflow, HTCond
         if self.is_workflow():
             return self.workflow == "local"
         return not self.pass_members()
-
-    def skip_if_complete(self, by: str) -> bool:
-        """True (with a message) when this branch's outputs exist already, written by *by*."""
-        if not self.complete():
-            return False
-        self.publish_message(f"outputs of branch {self.branch} written by {by}")
-        return True
 
     @property
     def sandbox(self) -> str:

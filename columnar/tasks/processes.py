@@ -11,15 +11,17 @@ forked process imports again every module its task imports lazily (vector's comp
   (:attr:`AnalysisTask.preload_modules`), so that every later task process inherits it.
 
 :func:`install` adds both to luigi's worker; it is called when :mod:`columnar.tasks` is
-imported.
+imported, as is :func:`start_law_manager`.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import multiprocessing
 import pkgutil
 
+import law
 import luigi.worker
 
 logger = logging.getLogger("columnar.tasks")
@@ -55,6 +57,20 @@ def _create_task_process(self, task):
 
 
 _original_create_task_process = luigi.worker.Worker._create_task_process
+
+
+def start_law_manager() -> None:
+    """Start law's multiprocessing manager (a server process holding the state of local
+    workflows that yield their branches) now, while this process is small.
+
+    law starts it on first use by forking the current process; in the middle of a run that is
+    a copy of a process of hundreds of MB, whose pages count again in the memory of the run.
+    Only in a main process (``law run``, a job, a test session), not in the worker processes
+    of a pool (e.g. dask's), which run single branches.
+    """
+    if multiprocessing.parent_process() is not None or multiprocessing.current_process().daemon:
+        return
+    law.util.mp_manager.get("local_workflow_tasks_yielded", "dict")
 
 
 def install() -> None:
