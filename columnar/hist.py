@@ -11,14 +11,17 @@ Every histogram has the axes ``category`` (category ids), ``process`` (process i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import awkward as ak
-import hist
 import numpy as np
 import order as od
 
 from columnar.columns import Route
 from columnar.config import variable_values
+
+if TYPE_CHECKING:  # hist is imported where histograms are made (not by ``law run`` start-up)
+    import hist
 
 __all__ = ["variable_axis", "create_hist", "fill_hist", "merge_hists", "variable_columns",
            "split_variable_name"]
@@ -31,6 +34,8 @@ def split_variable_name(name: str) -> list[str]:
 
 def variable_axis(variable: od.Variable) -> hist.axis.AxesMixin:
     """The histogram axis of a variable, with under- and overflow."""
+    import hist
+
     label = variable.get_full_x_title()
     if variable.even_binning:
         n, lo, hi = variable.binning
@@ -42,6 +47,8 @@ def variable_axis(variable: od.Variable) -> hist.axis.AxesMixin:
 
 def create_hist(variables: Sequence[od.Variable]) -> hist.Hist:
     """An empty histogram with category, process and shift axes and the variables' axes."""
+    import hist
+
     return hist.Hist(
         hist.axis.IntCategory([], growth=True, name="category", label="Category"),
         hist.axis.IntCategory([], growth=True, name="process", label="Process"),

@@ -26,7 +26,6 @@ import awkward as ak
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import uproot
 
 from columnar import settings
 from columnar.columns import Route, _form_leaves, overlay, resolve_columns
@@ -77,6 +76,8 @@ def read_nano(
     entry_stop: int | None = None,
 ) -> ak.Array:
     """Read the columns (specs with braces and wildcards) of a NanoAOD file as records."""
+    import uproot
+
     with uproot.open(path, array_cache=None) as f:
         t = f[tree]
         routes = resolve_columns(columns, nano_routes(t))
@@ -95,6 +96,8 @@ def read_runs_stats(paths: Iterable[str]) -> dict[str, float]:
     totals = {"num_gen_events": 0.0, "sum_gen_weight": 0.0, "sum_gen_weight2": 0.0}
     names = {"genEventCount": "num_gen_events", "genEventSumw": "sum_gen_weight",
              "genEventSumw2": "sum_gen_weight2"}
+    import uproot
+
     found = False
     for path in paths:
         with uproot.open(path) as f:
@@ -148,6 +151,8 @@ class RootSource:
     def __init__(self, path: str, tree: str = "Events"):
         self.path = path
         self.tree_name = tree
+        import uproot  # not at module level: the start-up of every law command would pay
+
         try:
             # no array cache: chunks are read once, and a cache keeps them alive
             self._file = with_retries(lambda: uproot.open(path, array_cache=None), path,

@@ -60,10 +60,12 @@ class PassMixin:
         return reqs
 
     def pass_workflow_requires(self) -> dict:
-        """Of a workflow whose branches run as jobs (not ``local``): its jobs start when the
-        jobs of the leader's workflow are done, and a leader's when what the other tasks of the
-        pass need exists. (Local branches have these requirements themselves.)"""
-        if not self.shares_pass or self.workflow == "local":
+        """Of a workflow: its branches start when the leader's workflow is done (so that they
+        find their outputs written and need not run at all), and a leader's when what the other
+        tasks of the pass need exists. Not needed where luigi sees all branches from the start
+        (local workflows that require their branches)."""
+        if not self.shares_pass or (self.workflow == "local"
+                                    and self.local_workflow_require_branches):
             return {}
         if "_pass_workflow_reqs" not in self.__dict__:
             first = self.req(self, branch=0)
