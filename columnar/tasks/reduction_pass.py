@@ -33,10 +33,11 @@ from columnar.tasks.targets import localized_input, localized_output
 
 @dataclass
 class Calibration:
-    """A calibrator whose columns the pass computes (``writer``) or reads (``writer=None``)."""
+    """A calibrator whose columns the pass computes and writes (the columns of calibrations
+    that exist are read with the NanoAOD file instead)."""
 
     task: law.Task
-    writer: ParquetWriter | None = None
+    writer: ParquetWriter
 
     def __call__(self, events: ak.Array) -> ak.Array:
         taf = self.task.calibrator_inst
