@@ -10,6 +10,7 @@ import pickle
 
 import awkward as ak
 import hist
+import law
 import luigi
 import numpy as np
 import pytest
@@ -142,3 +143,28 @@ def test_bookkeeping_runs_in_the_main_process(analysis, tmp_path, monkeypatch):
         ["jec_up", "jec_down"] * n_files)
     assert {s for f, s, _ in branches if f == "cf.CreateHistograms"} <= {"btag_up", "btag_down"}
     assert {p for f, _, p in branches if f == "cf.ProduceColumns"} <= {"weights"}
+
+
+def test_failing_pass_leaves_no_partial_output(analysis, tmp_path, monkeypatch):
+    """A selector failing in the middle of a file: nothing of that file's pass appears (no
+    calibration, selection or reduced events, no temporary files); the other file is complete,
+    and a re-run after the fix completes."""
+    from tests.test_tasks_reduction import FLAKY
+
+    monkeypatch.setenv("COLUMNAR_STORE", str(tmp_path))
+    reduction = task("ReduceEvents", analysis, dataset="wjets", selector="flaky")
+    FLAKY["fail_on"] = "nano_1.root"
+    try:
+        assert not run_task(reduction)
+    finally:
+        FLAKY["fail_on"] = None
+    steps = [task("CalibrateEvents", analysis, dataset="wjets"),
+             task("SelectEvents", analysis, dataset="wjets", selector="flaky"), reduction]
+    for step in steps:
+        targets = step.output()["collection"].targets
+        assert all(t.exists() for t in law.util.flatten(targets[0])), step.task_family
+        assert not any(t.exists() for t in law.util.flatten(targets[1])), step.task_family
+        directory = os.path.dirname(law.util.flatten(targets[1])[0].path)
+        assert not [f for f in os.listdir(directory) if f.startswith(".")]  # no temp files
+    assert run_task(reduction)
+    assert all(step.complete() for step in steps)
