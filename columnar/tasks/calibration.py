@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import law
 
-from columnar.io import ParquetWriter, select_columns
+from columnar.io import ParquetWriter
 from columnar.tasks.base import DatasetWorkflow
 from columnar.tasks.chunks import (
     alias_columns,
     make_reader,
-    produced_routes,
+    produced_columns,
     shift_aliases,
     with_aliases,
 )
@@ -56,5 +56,5 @@ class CalibrateEvents(CalibratorMixin, DatasetWorkflow):
                 localized_output(self.output()) as out_path, ParquetWriter(out_path) as writer:
             for chunk in reader:
                 events = calibrator(with_aliases(chunk.events, aliases))
-                writer.write(select_columns(events, produced_routes(events, [calibrator])))
+                writer.write(produced_columns(events, calibrator))
         calibrator.run_teardown(self)

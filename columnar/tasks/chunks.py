@@ -3,8 +3,9 @@ aliases, call TAFs, write parquet (which appears only when the branch succeeds).
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 
 import awkward as ak
 import luigi
@@ -12,7 +13,16 @@ import luigi
 from columnar.array_function import TaskArrayFunction
 from columnar.columns import Route, apply_aliases, get_ak_routes, resolve_columns
 from columnar.config import get_shift_aliases
-from columnar.io import ChunkedReader, ParquetSource, RootSource, open_source
+from columnar.io import (
+    ChunkedReader,
+    ParquetSource,
+    ParquetWriter,
+    RootSource,
+    open_source,
+    select_columns,
+)
+from columnar.selectors.stats import increment_stats
+from columnar.tasks.targets import localized_output
 
 logger = logging.getLogger("columnar.tasks")
 
@@ -48,6 +58,36 @@ def produced_routes(events: ak.Array, tafs: Iterable[TaskArrayFunction]) -> list
     for taf in tafs:
         specs |= taf.produced_column_specs
     return resolve_columns(sorted(specs), get_ak_routes(events))
+
+
+def produced_columns(events: ak.Array, taf: TaskArrayFunction) -> ak.Array:
+    """Only the columns of *events* that *taf* declares as produced."""
+    return select_columns(events, produced_routes(events, [taf]))
+
+
+def open_writer(stack: contextlib.ExitStack, target) -> ParquetWriter:
+    """A parquet writer of *target* that lives as long as *stack* (the file appears when the
+    stack closes without an exception)."""
+    return stack.enter_context(ParquetWriter(stack.enter_context(localized_output(target))))
+
+
+def select_chunk(
+    selector: TaskArrayFunction,
+    events: ak.Array,
+    stats: MutableMapping[str, float],
+    is_mc: bool,
+    results_writer: ParquetWriter,
+    columns_writer: ParquetWriter | None = None,
+) -> tuple[ak.Array, ak.Array]:
+    """Run *selector* on a chunk, add to the selection *stats*, write the selection result
+    (and the selector's columns); return the events and the result as an array."""
+    events, result = selector(events, stats=stats)
+    increment_stats(events, result, stats, is_mc=is_mc)
+    selection = result.to_ak(len(events))
+    results_writer.write(selection)
+    if columns_writer is not None:
+        columns_writer.write(produced_columns(events, selector))
+    return events, selection
 
 
 def used_specs(tafs: Iterable[TaskArrayFunction]) -> set[str]:

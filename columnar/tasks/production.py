@@ -7,19 +7,20 @@ import contextlib
 import law
 
 from columnar.columns import resolve_columns
-from columnar.io import ParquetSource, ParquetWriter, select_columns
+from columnar.io import ParquetSource
 from columnar.tasks.base import ColumnarTaskError
 from columnar.tasks.chunks import (
     alias_columns,
     make_reader,
-    produced_routes,
+    open_writer,
+    produced_columns,
     shift_aliases,
     taf_inputs,
     with_aliases,
 )
 from columnar.tasks.mixins import ProducerMixin
 from columnar.tasks.reduction import MergedEventsWorkflow, MergeReducedEvents
-from columnar.tasks.targets import localized_input, localized_output
+from columnar.tasks.targets import localized_input
 
 
 class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
@@ -100,14 +101,13 @@ class ProduceColumns(ProducerMixin, MergedEventsWorkflow):
                 task.producer_inst.run_setup(task, taf_inputs(task.producer_inst, task))
                 columns |= task.producer_inst.used_column_specs | alias_columns(
                     shift_aliases(task))
-                writers.append(stack.enter_context(ParquetWriter(
-                    stack.enter_context(localized_output(task.output())))))
+                writers.append(open_writer(stack, task.output()))
             label = f"produce {','.join(task.producer for task in members)}"
             with make_reader(self, [path], columns, label) as reader:
                 for chunk in reader:
                     for task, writer in zip(members, writers):
                         producer = task.producer_inst
                         events = producer(with_aliases(chunk.events, shift_aliases(task)))
-                        writer.write(select_columns(events, produced_routes(events, [producer])))
+                        writer.write(produced_columns(events, producer))
         for task in members:
             task.producer_inst.run_teardown(task)

@@ -19,16 +19,17 @@ import law
 
 from columnar.columns import get_ak_routes, overlay, resolve_columns
 from columnar.io import ChunkedReader, ParquetSource, ParquetWriter, read_runs_stats, select_columns
-from columnar.selectors.stats import increment_stats
 from columnar.tasks.chunks import (
     alias_columns,
     make_reader,
-    produced_routes,
+    open_writer,
+    produced_columns,
+    select_chunk,
     shift_aliases,
     taf_inputs,
     with_aliases,
 )
-from columnar.tasks.targets import localized_input, localized_output
+from columnar.tasks.targets import localized_input
 
 
 @dataclass
@@ -41,8 +42,7 @@ class Calibration:
 
     def __call__(self, events: ak.Array) -> ak.Array:
         taf = self.task.calibrator_inst
-        calibrated = taf(with_aliases(events, shift_aliases(self.task)))
-        produced = select_columns(calibrated, produced_routes(calibrated, [taf]))
+        produced = produced_columns(taf(with_aliases(events, shift_aliases(self.task))), taf)
         self.writer.write(produced)
         return overlay(events, produced)
 
@@ -70,14 +70,9 @@ class Member:
     def __call__(self, events: ak.Array) -> None:
         events = with_aliases(events, self.aliases)
         if self.stats is not None:
-            selector = self.selection.selector_inst
-            events, result = selector(events, stats=self.stats)
-            increment_stats(events, result, self.stats, is_mc=self.task.dataset_inst.is_mc)
-            selection = result.to_ak(len(events))
-            self.results_writer.write(selection)
-            if self.columns_writer is not None:
-                self.columns_writer.write(
-                    select_columns(events, produced_routes(events, [selector])))
+            events, selection = select_chunk(
+                self.selection.selector_inst, events, self.stats,
+                self.task.dataset_inst.is_mc, self.results_writer, self.columns_writer)
         else:
             selection = next(self.results).events
             if self.columns is not None:
@@ -103,10 +98,6 @@ def run_reduction_pass(leader: law.Task, tasks: list[law.Task]) -> None:
         def local(target) -> str:
             return stack.enter_context(localized_input(target))
 
-        def writer(target) -> ParquetWriter:
-            return stack.enter_context(ParquetWriter(
-                stack.enter_context(localized_output(target))))
-
         aligned: list[ChunkedReader] = []
 
         def chunks(target) -> Iterator:
@@ -125,12 +116,13 @@ def run_reduction_pass(leader: law.Task, tasks: list[law.Task]) -> None:
             setup(task.calibrator_inst, task)
             columns |= task.calibrator_inst.used_column_specs | alias_columns(
                 shift_aliases(task))
-            calibrations.append(Calibration(task, writer(task.output())))
+            calibrations.append(Calibration(task, open_writer(stack, task.output())))
 
         members = []
         for task in tasks:
             selection = task.selection_task()
-            member = Member(task, selection, writer(task.output()), keep=sorted(task.keep_specs()))
+            member = Member(task, selection, open_writer(stack, task.output()),
+                            keep=sorted(task.keep_specs()))
             sel_outputs = selection.output()
             if selection.complete():
                 member.results = chunks(sel_outputs["results"])
@@ -139,9 +131,9 @@ def run_reduction_pass(leader: law.Task, tasks: list[law.Task]) -> None:
             else:
                 setup(selection.selector_inst, selection)
                 member.stats = {}
-                member.results_writer = writer(sel_outputs["results"])
+                member.results_writer = open_writer(stack, sel_outputs["results"])
                 if "columns" in sel_outputs:
-                    member.columns_writer = writer(sel_outputs["columns"])
+                    member.columns_writer = open_writer(stack, sel_outputs["columns"])
                 columns |= selection.selector_inst.used_column_specs
                 if is_mc:
                     columns.add("genWeight")

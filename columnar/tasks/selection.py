@@ -8,20 +8,21 @@ import contextlib
 import law
 import luigi
 
-from columnar.io import ParquetWriter, read_runs_stats, select_columns
-from columnar.selectors.stats import increment_stats, merge_stats
+from columnar.io import read_runs_stats
+from columnar.selectors.stats import merge_stats
 from columnar.tasks.base import DatasetShiftTask, DatasetWorkflow
 from columnar.tasks.calibration import CalibrateEvents
 from columnar.tasks.chunks import (
     alias_columns,
     make_reader,
-    produced_routes,
+    open_writer,
+    select_chunk,
     shift_aliases,
     with_aliases,
 )
 from columnar.tasks.external import GetDatasetLFNs
 from columnar.tasks.mixins import CalibratorsMixin, SelectorMixin
-from columnar.tasks.targets import localized_input, localized_output
+from columnar.tasks.targets import localized_input
 
 
 class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
@@ -84,18 +85,12 @@ class SelectEvents(CalibratorsMixin, SelectorMixin, DatasetWorkflow):
                            for inp in inputs["calibrations"]]
             reader = stack.enter_context(
                 make_reader(self, [path, *calib_paths], columns, f"select {path}"))
-            results_writer = stack.enter_context(ParquetWriter(
-                stack.enter_context(localized_output(outputs["results"]))))
-            columns_writer = (stack.enter_context(ParquetWriter(
-                stack.enter_context(localized_output(outputs["columns"]))))
-                if "columns" in outputs else None)
+            results_writer = open_writer(stack, outputs["results"])
+            columns_writer = (open_writer(stack, outputs["columns"])
+                              if "columns" in outputs else None)
             for chunk in reader:
-                events, result = selector(with_aliases(chunk.events, aliases), stats=stats)
-                increment_stats(events, result, stats, is_mc=is_mc)
-                results_writer.write(result.to_ak(len(events)))
-                if columns_writer is not None:
-                    columns_writer.write(
-                        select_columns(events, produced_routes(events, [selector])))
+                select_chunk(selector, with_aliases(chunk.events, aliases), stats, is_mc,
+                             results_writer, columns_writer)
         selector.run_teardown(self)
         if is_mc:
             stats.update(read_runs_stats([path]))
