@@ -711,12 +711,8 @@ class Bench:
             raise BenchError(f"{label}: failed tasks {res['tasks']['failures']}")
         res["running_at_peak_rss"] = running_at(events, res["peak_epoch"])
         res["io"] = collect_io(events)
-        res["input_events"] = campaign.input_events
-        res["events_per_second"] = campaign.input_events / res["wall_seconds"]
         res["store"] = str(store)
-        self.log(f"{label}: {res['wall_seconds']:.1f} s, {res['events_per_second']:,.0f} "
-                 f"events/s, peak RSS {res['peak_rss_tree_mb']:.0f} MB")
-        return res
+        return self.throughput(label, res, campaign)
 
     def noop(self, campaign: Campaign, chain: dict, workers: int, repeats: int) -> dict:
         store = Path(chain["store"])
@@ -793,9 +789,13 @@ class Bench:
                              "campaign")
         res["inner_timing"] = out["timing"]
         res["bytes_read"] = out.get("bytes_read")
+        res["output"] = str(output)
+        return self.throughput(label, res, campaign)
+
+    def throughput(self, label: str, res: dict, campaign: Campaign) -> dict:
+        """Add the input events and events/s to a timed run *res* and log them."""
         res["input_events"] = campaign.input_events
         res["events_per_second"] = campaign.input_events / res["wall_seconds"]
-        res["output"] = str(output)
         self.log(f"{label}: {res['wall_seconds']:.1f} s, {res['events_per_second']:,.0f} "
                  f"events/s, peak RSS {res['peak_rss_tree_mb']:.0f} MB")
         return res
